@@ -1,0 +1,126 @@
+// Command stylize is a batch pipeline for neural style transfer on images,
+// video and slippy-map tiles, running ONNX style networks.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+)
+
+// Exit codes, documented in usage.
+const (
+	exitOK        = 0
+	exitFailure   = 1
+	exitUsage     = 2
+	exitInterrupt = 130
+)
+
+const usage = `stylize — neural style transfer for images, video and map tiles
+
+Usage:
+  stylize image  [-m MODEL] -o OUT.(png|jpg) IN     stylize one picture
+  stylize models                                    list the built-in styles
+  stylize models inspect MODEL                      show how a model will be run, and why
+  stylize version                                   versions of stylize and onnxruntime
+
+MODEL is a path to an .onnx file or builtin:NAME (default builtin:ink).
+Run "stylize COMMAND -h" for a command's options.
+
+Exit status: 0 done, 1 failed, 2 bad usage or configuration, 130 interrupted (Ctrl-C).
+`
+
+// usageError marks errors caused by how stylize was called (exit 2).
+type usageError struct{ error }
+
+func usagef(format string, a ...any) error { return usageError{fmt.Errorf(format, a...)} }
+
+type command struct {
+	name string
+	run  func(ctx context.Context, args []string, stdout, stderr io.Writer) error
+}
+
+var commands = []command{
+	{"image", runImage},
+	{"models", runModels},
+	{"version", runVersion},
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	interrupted := ctx.Err() != nil
+	stop()
+	if interrupted && code != exitOK {
+		code = exitInterrupt
+	}
+	os.Exit(code)
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprint(stderr, usage)
+		if len(args) == 0 {
+			return exitUsage
+		}
+		return exitOK
+	}
+	for _, c := range commands {
+		if c.name != args[0] {
+			continue
+		}
+		err := c.run(ctx, args[1:], stdout, stderr)
+		switch {
+		case err == nil:
+			return exitOK
+		case errors.Is(err, flag.ErrHelp):
+			return exitOK
+		case ctx.Err() != nil:
+			fmt.Fprintln(stderr, "stylize: interrupted")
+			return exitInterrupt
+		}
+		fmt.Fprintln(stderr, "stylize: "+oneLine(err.Error()))
+		var ue usageError
+		if errors.As(err, &ue) {
+			return exitUsage
+		}
+		return exitFailure
+	}
+	fmt.Fprintf(stderr, "stylize: unknown command %q (run stylize -h)\n", args[0])
+	return exitUsage
+}
+
+// oneLine keeps error output to one line, as promised.
+func oneLine(s string) string {
+	s = strings.TrimSpace(s)
+	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\n", " | ")), " ")
+}
+
+// parseInterleaved parses flags that may come before or after the
+// positional arguments ("image in.jpg -o out.png" works too).
+func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, err
+			}
+			return nil, usageError{err}
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return pos, nil
+		}
+		if rest[0] == "--" {
+			return append(pos, rest[1:]...), nil
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
+	}
+}

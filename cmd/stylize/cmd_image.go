@@ -10,6 +10,12 @@ import (
 	"github.com/stylize/stylize/pipeline/model"
 )
 
+func init() {
+	register(command{name: "image", order: 10, run: runImage, usage: [][2]string{
+		{"stylize image [-m MODEL] -o OUT.(png|jpg) IN", "stylize one picture"},
+	}})
+}
+
 func runImage(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("image", flag.ContinueOnError)
 	fs.SetOutput(stderr)

@@ -11,6 +11,16 @@ import (
 	"github.com/stylize/stylize/pipeline/ort"
 )
 
+func init() {
+	register(command{name: "models", order: 80, run: runModels, usage: [][2]string{
+		{"stylize models", "list the built-in styles"},
+		{"stylize models inspect MODEL", "show how a model will be run, and why"},
+	}})
+	register(command{name: "version", order: 90, run: runVersion, usage: [][2]string{
+		{"stylize version", "versions of stylize and onnxruntime"},
+	}})
+}
+
 func runModels(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] == "list" {
 		for _, b := range onnx.Builtins() {

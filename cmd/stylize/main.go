@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"sort"
 	"strings"
 	"syscall"
 )
@@ -22,35 +23,41 @@ const (
 	exitInterrupt = 130
 )
 
-const usage = `stylize — neural style transfer for images, video and map tiles
-
-Usage:
-  stylize image  [-m MODEL] -o OUT.(png|jpg) IN     stylize one picture
-  stylize models                                    list the built-in styles
-  stylize models inspect MODEL                      show how a model will be run, and why
-  stylize version                                   versions of stylize and onnxruntime
-
+func usage() string {
+	var b strings.Builder
+	b.WriteString("stylize — neural style transfer for images, video and map tiles\n\nUsage:\n")
+	sort.SliceStable(commands, func(i, j int) bool { return commands[i].order < commands[j].order })
+	for _, c := range commands {
+		for _, u := range c.usage {
+			fmt.Fprintf(&b, "  %-58s %s\n", u[0], u[1])
+		}
+	}
+	b.WriteString(`
 MODEL is a path to an .onnx file or builtin:NAME (default builtin:ink).
 Run "stylize COMMAND -h" for a command's options.
 
 Exit status: 0 done, 1 failed, 2 bad usage or configuration, 130 interrupted (Ctrl-C).
-`
+`)
+	return b.String()
+}
 
 // usageError marks errors caused by how stylize was called (exit 2).
 type usageError struct{ error }
 
 func usagef(format string, a ...any) error { return usageError{fmt.Errorf(format, a...)} }
 
+// command is one subcommand. Each lives in its own cmd_NAME.go file and
+// registers itself with register() from an init function.
 type command struct {
-	name string
-	run  func(ctx context.Context, args []string, stdout, stderr io.Writer) error
+	name  string
+	order int         // position in the usage text
+	usage [][2]string // synopsis lines and what they do
+	run   func(ctx context.Context, args []string, stdout, stderr io.Writer) error
 }
 
-var commands = []command{
-	{"image", runImage},
-	{"models", runModels},
-	{"version", runVersion},
-}
+var commands []command
+
+func register(c command) { commands = append(commands, c) }
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -65,7 +72,7 @@ func main() {
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		fmt.Fprint(stderr, usage)
+		fmt.Fprint(stderr, usage())
 		if len(args) == 0 {
 			return exitUsage
 		}

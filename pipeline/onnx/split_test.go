@@ -1,0 +1,109 @@
+package onnx_test
+
+import (
+	"errors"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/stylize/stylize/pipeline/onnx"
+	"github.com/stylize/stylize/pipeline/ort"
+	"github.com/stylize/stylize/pipeline/testenv"
+)
+
+func session(t *testing.T, m *onnx.Model) *ort.Session {
+	t.Helper()
+	b, err := m.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ins, outs []string
+	for _, v := range m.Inputs() {
+		ins = append(ins, v.Name)
+	}
+	for _, v := range m.Outputs() {
+		outs = append(outs, v.Name)
+	}
+	s, err := ort.NewSession(m.Name, b, ins, outs, ort.SessionOptions{Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func TestSplitFeatures(t *testing.T) {
+	tests := []struct {
+		name  string
+		scale float32 // input range
+	}{
+		{"la_muse", 255},
+		{"mindgame_dynamic", 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			m, err := onnx.Load(testenv.Model(t, tc.name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			testenv.ORT(t)
+			sp, err := onnx.SplitFeatures(m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("split at %s", sp.At)
+			if got := sp.Encoder.Outputs(); len(got) != 1 || got[0].Name != sp.Features {
+				t.Fatalf("encoder outputs %v, want only %s", got, sp.Features)
+			}
+			if got := sp.Decoder.Inputs(); len(got) != 1 || got[0].Name != sp.Features {
+				t.Fatalf("decoder inputs %v, want only %s", got, sp.Features)
+			}
+			// Every initializer lands in exactly the halves that read it:
+			// together they hold no more than the model (constants may repeat).
+			if n, e, d := len(m.Proto.GetGraph().GetInitializer()), len(sp.Encoder.Proto.GetGraph().GetInitializer()), len(sp.Decoder.Proto.GetGraph().GetInitializer()); e == 0 || d == 0 || e+d < n {
+				t.Errorf("initializers: model %d, encoder %d, decoder %d", n, e, d)
+			}
+			const w, h = 68, 52
+			rng := rand.New(rand.NewPCG(1, 2))
+			in := make([]float32, 3*w*h)
+			for i := range in {
+				in[i] = tc.scale * float32(rng.Float64())
+			}
+			img := ort.Tensor{Shape: []int64{1, 3, h, w}, F32: in}
+			full, err := session(t, m).Run([]ort.Tensor{img})
+			if err != nil {
+				t.Fatal(err)
+			}
+			feat, err := session(t, sp.Encoder).Run([]ort.Tensor{img})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s := feat[0].Shape; len(s) != 4 || s[2] != h/4 || s[3] != w/4 {
+				t.Errorf("features have shape %v, want [1 C %d %d]", s, h/4, w/4)
+			}
+			out, err := session(t, sp.Decoder).Run(feat)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(out[0].F32) != len(full[0].F32) {
+				t.Fatalf("split output shape %v, full %v", out[0].Shape, full[0].Shape)
+			}
+			var worst float64
+			for i, v := range out[0].F32 {
+				worst = math.Max(worst, math.Abs(float64(v-full[0].F32[i])))
+			}
+			if worst > 1e-3 {
+				t.Errorf("decoder(encoder(x)) differs from the model by up to %g, want ≤ 1e-3", worst)
+			}
+		})
+	}
+	t.Run("builtin:ink", func(t *testing.T) {
+		m, err := onnx.LoadBuiltin("builtin:ink")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := onnx.SplitFeatures(m); !errors.Is(err, onnx.ErrNotSplittable) {
+			t.Errorf("SplitFeatures(builtin:ink) = %v, want ErrNotSplittable", err)
+		}
+	})
+}

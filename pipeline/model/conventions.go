@@ -166,6 +166,7 @@ func graphConventions(m *onnx.Model) (Conventions, error) {
 	}
 	in, out := ins[0], outs[0]
 	c.InputName, c.OutputName = in.Name, out.Name
+	c.Float16 = m.Float16IO
 	switch in.ElemType {
 	case onnxpb.TensorProto_FLOAT:
 	case onnxpb.TensorProto_FLOAT16:
@@ -217,18 +218,16 @@ func graphConventions(m *onnx.Model) (Conventions, error) {
 	}
 	c.SizeMultiple = m.Downsampling()
 	c.Why["size_multiple"] = fmt.Sprintf("graph: product of strides = %d", c.SizeMultiple)
-	// A border margin sized to the model: two pixels of context per unit of
-	// downsampling per stride-1 layer is far more than needed; 8·multiple
-	// (32 px for the usual ×4 nets) keeps the zero-padding frame out of view.
-	c.Margin = 8 * c.SizeMultiple
-	if c.Margin < 8 {
-		c.Margin = 8
-	}
+	// A border margin sized to the model: its receptive radius (how far the
+	// zero padding at the tensor border reaches in), rounded up to the size
+	// multiple: 56 px for the Johnson/Engstrom nets, 60 for mindgame.
+	rr := m.ReceptiveRadius()
+	c.Margin = min(max(roundUp(rr, c.SizeMultiple), 8), 128)
 	if c.FixedW > 0 {
 		c.Margin = 0
 		c.Why["margin"] = "fixed-size model: windows overlap instead"
 	} else {
-		c.Why["margin"] = fmt.Sprintf("default: 8 × size multiple = %d px", c.Margin)
+		c.Why["margin"] = fmt.Sprintf("graph: receptive radius %d px, rounded to the size multiple, 8..128", rr)
 	}
 	c.BGR = false
 	c.Why["channel_order"] = "default: RGB"

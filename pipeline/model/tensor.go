@@ -14,3 +14,7 @@ func ImageTensor(c Conventions, planes []float32, w, h int) ort.Tensor {
 func ImagePlanes(c Conventions, t ort.Tensor) ([]float32, int, int, error) {
 	return (&Net{conv: c}).fromTensor(t)
 }
+
+// PreserveColors keeps content's chroma in styl (planar RGB 0..255, hw
+// pixels per plane) and the stylized luma, as Options.PreserveColors does.
+func PreserveColors(styl, content []float32, hw int) { preserveColors(styl, content, hw) }

@@ -39,6 +39,7 @@ func (b *Builder) Fresh(prefix string) string {
 func (b *Builder) names() map[string]bool {
 	u := map[string]bool{}
 	for _, n := range b.G.GetNode() {
+		u[n.GetName()] = true
 		for _, o := range n.GetOutput() {
 			u[o] = true
 		}

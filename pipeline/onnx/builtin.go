@@ -62,7 +62,7 @@ func builtinMeta(about string) map[string]string {
 //
 //	colour: blur (σ 1.5) → luma quantised to soft steps → chroma kept and
 //	        saturated ×1.25 → flat comic colours;
-//	ink:    XDoG on the luma of the unblurred input, D = G(σ 1) − G(σ 1.6),
+//	ink:    XDoG on the luma of the unblurred input, D = G(σ 1.2) − G(σ 1.9),
 //	        line = 1 + tanh(φ·min(D + ε, 0)): black where the image has an
 //	        edge's dark side, 1 elsewhere;
 //	output = clip(colour · line · 255).
@@ -90,10 +90,10 @@ func buildInk() *Model {
 
 	// XDoG ink lines.
 	l := b.Luma(x)
-	g1 := b.Blur(l, 1, 1.0)
-	g2 := b.Blur(l, 1, 1.6)
+	g1 := b.Blur(l, 1, 1.2)
+	g2 := b.Blur(l, 1, 1.9)
 	d := b.Node("Sub", []string{g1, g2})
-	e := b.Node("Min", []string{b.Node("Add", []string{d, b.Scalar(0.006)}), b.Scalar(0)})
+	e := b.Node("Min", []string{b.Node("Add", []string{d, b.Scalar(0.009)}), b.Scalar(0)})
 	line := b.Node("Add", []string{b.Node("Tanh", []string{b.Node("Mul", []string{e, b.Scalar(90)})}), b.Scalar(1)})
 
 	o := b.Node("Mul", []string{b.Node("Mul", []string{col, line}), b.Scalar(255)})

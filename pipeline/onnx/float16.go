@@ -38,6 +38,7 @@ func (m *Model) CastIOToFloat32() bool {
 		setElemType(g.Output, out.Name, f32)
 		changed = true
 	}
+	m.Float16IO = m.Float16IO || changed
 	return changed
 }
 
@@ -71,4 +72,21 @@ func renameProducer(g *onnxpb.GraphProto, from, to string) {
 		}
 	}
 	renameUses(g, from, to)
+}
+
+// RenameValue renames a value everywhere: the producing node's output, every
+// use, and graph inputs/outputs of that name.
+func (m *Model) RenameValue(from, to string) {
+	g := m.Proto.GetGraph()
+	renameProducer(g, from, to)
+	for _, v := range g.GetInput() {
+		if v.GetName() == from {
+			v.Name = &to
+		}
+	}
+	for _, v := range g.GetOutput() {
+		if v.GetName() == from {
+			v.Name = &to
+		}
+	}
 }

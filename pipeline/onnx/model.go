@@ -6,6 +6,7 @@ package onnx
 import (
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"sort"
 
@@ -18,6 +19,8 @@ import (
 type Model struct {
 	Name  string // file path or builtin:NAME, for messages
 	Proto *onnxpb.ModelProto
+	// Float16IO is set by CastIOToFloat32 when it wrapped float16 I/O.
+	Float16IO bool
 }
 
 // ErrNotONNX means a file is not an ONNX model.
@@ -270,4 +273,66 @@ func (m *Model) MaxChannels() int {
 		}
 	}
 	return mx
+}
+
+func attrInt(n *onnxpb.NodeProto, name string, def int64) int64 {
+	for _, a := range n.GetAttribute() {
+		if a.GetName() == name {
+			return a.GetI()
+		}
+	}
+	return def
+}
+
+// ReceptiveRadius estimates, in input pixels, how far a pixel's output
+// depends on its neighbours: the sum of every convolution's kernel radius
+// times the stride the graph runs at there (strided convs and pools raise it,
+// transposed convs, DepthToSpace and Resize lower it), walking the nodes in
+// order. It is the theoretical receptive field of a chain network; the
+// effective one is smaller. It returns 0 for graphs without spatial kernels.
+func (m *Model) ReceptiveRadius() int {
+	dims := m.initializerDims()
+	scale := 1.0 // input pixels per feature-map pixel at the current depth
+	r := 0.0
+	for _, n := range m.Proto.GetGraph().GetNode() {
+		op := n.GetOpType()
+		switch op {
+		case "Conv", "ConvTranspose", "MaxPool", "AveragePool":
+			k := attrInts(n, "kernel_shape")
+			if len(k) == 0 && len(n.GetInput()) > 1 {
+				if w := dims[n.GetInput()[1]]; len(w) == 4 {
+					k = w[2:]
+				}
+			}
+			kmax := int64(1)
+			for _, v := range k {
+				kmax = max(kmax, v)
+			}
+			dil := int64(1)
+			for _, v := range attrInts(n, "dilations") {
+				dil = max(dil, v)
+			}
+			s := int64(1)
+			for _, v := range attrInts(n, "strides") {
+				s = max(s, v)
+			}
+			if op == "ConvTranspose" {
+				scale /= float64(s)
+				r += float64((kmax-1)/2*dil) * scale
+			} else {
+				r += float64((kmax-1)/2*dil) * scale
+				scale *= float64(s)
+			}
+		case "DepthToSpace":
+			scale /= float64(max(1, attrInt(n, "blocksize", 1)))
+		case "SpaceToDepth":
+			scale *= float64(max(1, attrInt(n, "blocksize", 1)))
+		case "Resize", "Upsample":
+			scale /= 2 // the usual ×2 upsampling; exact scales live in tensors
+		}
+		if scale < 1 {
+			scale = 1
+		}
+	}
+	return int(math.Ceil(r))
 }

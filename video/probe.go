@@ -1,0 +1,237 @@
+package video
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"os/exec"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Ratio is a rational number as ffprobe prints it ("30000/1001").
+type Ratio struct{ Num, Den int }
+
+// ParseRatio reads "N/D" or "N:D"; "0/0" and garbage give the zero Ratio.
+func ParseRatio(s string) Ratio {
+	s = strings.ReplaceAll(s, ":", "/")
+	a, b, ok := strings.Cut(s, "/")
+	if !ok {
+		b = "1"
+	}
+	n, err1 := strconv.Atoi(strings.TrimSpace(a))
+	d, err2 := strconv.Atoi(strings.TrimSpace(b))
+	if err1 != nil || err2 != nil || n <= 0 || d <= 0 {
+		return Ratio{}
+	}
+	return Ratio{n, d}
+}
+
+// Valid reports whether r is a positive ratio.
+func (r Ratio) Valid() bool { return r.Num > 0 && r.Den > 0 }
+
+// Float is r as a float64 (0 when invalid).
+func (r Ratio) Float() float64 {
+	if !r.Valid() {
+		return 0
+	}
+	return float64(r.Num) / float64(r.Den)
+}
+
+func (r Ratio) String() string { return fmt.Sprintf("%d/%d", r.Num, r.Den) }
+
+// AudioStream is one audio stream of the input.
+type AudioStream struct {
+	Index    int    // stream index in the file
+	Codec    string // ffprobe's codec_name: aac, mp3, opus, pcm_s16le, …
+	Channels int
+}
+
+// Info is what Probe found out about an input.
+type Info struct {
+	Path   string
+	Format string // container, e.g. "mov,mp4,m4a,3gp,3g2,mj2"
+
+	VideoIndex    int    // index of the video stream used
+	Codec         string // its codec
+	Width, Height int    // stored size (before rotation)
+	// Rotation is the display rotation in degrees (0, 90, 180 or 270) from
+	// the display matrix side data or the legacy rotate tag. ffmpeg applies
+	// it when decoding, so decoded frames are upright: 90 and 270 swap the
+	// displayed width and height.
+	Rotation int
+	SAR      Ratio // sample (pixel) aspect ratio; 1/1 when unset
+	// FPS is the average frame rate (avg_frame_rate; r_frame_rate when that
+	// is unknown). VFR is set when the two differ: such an input is made
+	// constant-rate at FPS (frames are duplicated or dropped to fit).
+	FPS      Ratio
+	VFR      bool
+	Duration time.Duration // of the video stream (of the container when unknown)
+	Frames   int           // frame count: nb_frames, else Duration·FPS
+
+	Audio []AudioStream
+}
+
+// DisplaySize is the upright size, after rotation.
+func (i *Info) DisplaySize() (w, h int) {
+	if i.Rotation == 90 || i.Rotation == 270 {
+		return i.Height, i.Width
+	}
+	return i.Width, i.Height
+}
+
+// DisplaySAR is the pixel aspect ratio of the upright frames.
+func (i *Info) DisplaySAR() Ratio {
+	if i.Rotation == 90 || i.Rotation == 270 {
+		return Ratio{i.SAR.Den, i.SAR.Num}
+	}
+	return i.SAR
+}
+
+// ErrNoVideo means the input has no video stream (an audio file, say).
+var ErrNoVideo = errors.New("no video stream")
+
+type probeJSON struct {
+	Streams []struct {
+		Index        int               `json:"index"`
+		CodecType    string            `json:"codec_type"`
+		CodecName    string            `json:"codec_name"`
+		Width        int               `json:"width"`
+		Height       int               `json:"height"`
+		SAR          string            `json:"sample_aspect_ratio"`
+		RFrameRate   string            `json:"r_frame_rate"`
+		AvgFrameRate string            `json:"avg_frame_rate"`
+		Duration     string            `json:"duration"`
+		NbFrames     string            `json:"nb_frames"`
+		Channels     int               `json:"channels"`
+		Tags         map[string]string `json:"tags"`
+		Disposition  map[string]int    `json:"disposition"`
+		SideDataList []map[string]any  `json:"side_data_list"`
+	} `json:"streams"`
+	Format struct {
+		FormatName string `json:"format_name"`
+		Duration   string `json:"duration"`
+	} `json:"format"`
+}
+
+// Probe runs ffprobe on path. ffprobe is run with os/exec rather than
+// ffmpeg-go's Probe, which takes no context (a hung network input could not
+// be cancelled) and returns only "exit status 1" without ffprobe's text.
+func Probe(ctx context.Context, path string) (*Info, error) {
+	if _, err := exec.LookPath("ffprobe"); err != nil {
+		return nil, fmt.Errorf("ffprobe %w", ErrNoFFmpeg)
+	}
+	var stderr capBuffer
+	cmd := exec.CommandContext(ctx, "ffprobe", "-hide_banner", "-v", "error",
+		"-print_format", "json", "-show_format", "-show_streams", inputURL(path))
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		msg := stderr.String()
+		// ffprobe starts its message with the path; keep just the cause.
+		msg = strings.TrimPrefix(msg, inputURL(path)+": ")
+		if msg == "" {
+			msg = err.Error()
+		}
+		return nil, fmt.Errorf("probe %s: not a video ffmpeg can read: %s", path, msg)
+	}
+	return parseProbe(path, out)
+}
+
+func parseProbe(path string, out []byte) (*Info, error) {
+	var pj probeJSON
+	if err := json.Unmarshal(out, &pj); err != nil {
+		return nil, fmt.Errorf("probe %s: reading ffprobe output: %w", path, err)
+	}
+	info := &Info{Path: path, Format: pj.Format.FormatName, VideoIndex: -1}
+	for _, s := range pj.Streams {
+		switch s.CodecType {
+		case "audio":
+			info.Audio = append(info.Audio, AudioStream{Index: s.Index, Codec: s.CodecName, Channels: s.Channels})
+		case "video":
+			// Cover art in music files is a "video" stream of one picture.
+			if info.VideoIndex >= 0 || s.Disposition["attached_pic"] == 1 || s.Width <= 0 || s.Height <= 0 {
+				continue
+			}
+			info.VideoIndex = s.Index
+			info.Codec = s.CodecName
+			info.Width, info.Height = s.Width, s.Height
+			info.SAR = ParseRatio(s.SAR)
+			avg, r := ParseRatio(s.AvgFrameRate), ParseRatio(s.RFrameRate)
+			info.FPS = avg
+			if !avg.Valid() {
+				info.FPS = r
+			}
+			info.VFR = avg.Valid() && r.Valid() && avg.Num*r.Den != r.Num*avg.Den
+			info.Duration = seconds(s.Duration)
+			info.Frames, _ = strconv.Atoi(s.NbFrames)
+			info.Rotation = rotation(s.Tags["rotate"], s.SideDataList)
+		}
+	}
+	if info.VideoIndex < 0 {
+		what := "no streams"
+		if len(info.Audio) > 0 {
+			what = fmt.Sprintf("only %d audio stream(s)", len(info.Audio))
+		}
+		return nil, fmt.Errorf("probe %s: %w (%s)", path, ErrNoVideo, what)
+	}
+	if !info.SAR.Valid() {
+		info.SAR = Ratio{1, 1}
+	}
+	if info.Duration <= 0 {
+		info.Duration = seconds(pj.Format.Duration)
+	}
+	if !info.FPS.Valid() {
+		return nil, fmt.Errorf("probe %s: video stream %d has no known frame rate", path, info.VideoIndex)
+	}
+	if info.Frames <= 0 || info.VFR {
+		info.Frames = int(math.Round(info.Duration.Seconds() * info.FPS.Float()))
+	}
+	return info, nil
+}
+
+func seconds(s string) time.Duration {
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || f <= 0 || math.IsInf(f, 0) || math.IsNaN(f) {
+		return 0
+	}
+	return time.Duration(f * float64(time.Second))
+}
+
+// rotation reads the display matrix side data (ffmpeg ≥ 5) or the legacy
+// rotate tag, normalised to 0, 90, 180 or 270.
+func rotation(tag string, side []map[string]any) int {
+	deg := 0.0
+	if v, err := strconv.ParseFloat(tag, 64); err == nil {
+		deg = v
+	}
+	for _, sd := range side {
+		if sd["side_data_type"] != "Display Matrix" {
+			continue
+		}
+		if v, ok := sd["rotation"].(float64); ok {
+			deg = v
+		}
+	}
+	r := int(math.Round(deg/90)) * 90 % 360
+	if r < 0 {
+		r += 360
+	}
+	return r
+}
+
+// inputURL makes a local path safe to hand to ffmpeg: a name with a colon
+// would otherwise be read as a protocol ("a:b.mp4"), one starting with a
+// dash as an option. URLs (scheme://…) pass through.
+func inputURL(path string) string {
+	if strings.Contains(path, "://") {
+		return path
+	}
+	return "file:" + path
+}

@@ -1,0 +1,305 @@
+package video
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/stylize/stylize/pipeline"
+	"github.com/stylize/stylize/pipeline/model"
+)
+
+// Codecs for Options.Codec.
+const (
+	CodecH264 = "h264"
+	CodecH265 = "h265"
+)
+
+// Options configure Stylize. The zero value (plus an Engine or a
+// Processor) is usable.
+type Options struct {
+	// Engine is the style model. The default processor stylizes each frame
+	// with it; the report takes the model name, device and inference time
+	// from it. It may be nil when Processor is set.
+	Engine *model.Engine
+	// Processor turns decoded frames into output frames; nil means
+	// NewPerFrame(Engine). The temporal processors plug in here.
+	Processor Processor
+
+	Height   int           // output height in px (even); 0 = the source's
+	Start    time.Duration // skip this much of the input
+	Duration time.Duration // stylize at most this much; 0 = to the end
+
+	Codec  string // h264 (default) or h265
+	CRF    int    // quality, 1..51; 0 = 20 for H.264, 24 for H.265
+	Preset string // x264/x265 preset; "" = medium
+
+	Workers  int // concurrent Parallel calls; 0 = 1
+	InFlight int // frames decoded but not yet encoded; 0 = pipeline default
+
+	Quiet    bool      // no progress output
+	Progress io.Writer // where progress goes; nil = stderr
+}
+
+func (o *Options) applyDefaults() {
+	if o.Codec == "" {
+		o.Codec = CodecH264
+	}
+	if o.CRF == 0 {
+		// Visually near-transparent for stylized frames, whose fine brush
+		// texture costs bits; x265's scale sits about 4 higher for the same
+		// quality.
+		o.CRF = 20
+		if o.Codec == CodecH265 {
+			o.CRF = 24
+		}
+	}
+	if o.Preset == "" {
+		o.Preset = "medium" // x264's own default
+	}
+	if o.Workers <= 0 {
+		// One worker whose session uses every core: measured faster than
+		// one single-threaded session per core on 2 cores (see
+		// notes/video-figures.md) and deterministic.
+		o.Workers = 1
+	}
+	if o.Progress == nil {
+		o.Progress = os.Stderr
+	}
+}
+
+var presets = map[string]bool{"ultrafast": true, "superfast": true, "veryfast": true, "faster": true,
+	"fast": true, "medium": true, "slow": true, "slower": true, "veryslow": true, "placebo": true}
+
+// Validate checks the options without touching any file.
+func (o Options) Validate() error {
+	if o.Engine == nil && o.Processor == nil {
+		return errors.New("video: no model engine and no processor")
+	}
+	if o.Height < 0 || o.Height == 1 || o.Height%2 != 0 || o.Height > 8640 {
+		return fmt.Errorf("height %d: want an even number of pixels from 2 to 8640 (H.264 4:2:0 needs even sizes), or 0 for the source's", o.Height)
+	}
+	if o.Start < 0 {
+		return fmt.Errorf("start %s: want 0 or more", o.Start)
+	}
+	if o.Duration < 0 {
+		return fmt.Errorf("duration %s: want more than 0", o.Duration)
+	}
+	if o.Codec != "" && o.Codec != CodecH264 && o.Codec != CodecH265 {
+		return fmt.Errorf("codec %q: want h264 or h265", o.Codec)
+	}
+	if o.CRF < 0 || o.CRF > 51 {
+		return fmt.Errorf("crf %d: want 1..51 (lower is better), or 0 for the default", o.CRF)
+	}
+	if o.Preset != "" && !presets[o.Preset] {
+		return fmt.Errorf("preset %q: want one of ultrafast, superfast, veryfast, faster, fast, medium, slow, slower, veryslow", o.Preset)
+	}
+	if o.Workers < 0 || o.Workers > 256 {
+		return fmt.Errorf("workers %d: want 1..256, or 0 for the default", o.Workers)
+	}
+	return nil
+}
+
+// CheckOutput refuses output names that would not be an MP4.
+func CheckOutput(path string) error {
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".mp4", ".m4v", ".mov":
+		return nil
+	}
+	return fmt.Errorf("output %s: want an .mp4 file", path)
+}
+
+// Report summarises a run (written by --report as JSON).
+type Report struct {
+	Input            string  `json:"input"`
+	Output           string  `json:"output"`
+	Frames           int     `json:"frames"`
+	Seconds          float64 `json:"seconds"`           // wall time of the run
+	FPS              float64 `json:"fps"`               // frames per wall second
+	VideoSeconds     float64 `json:"video_seconds"`     // duration of the output video
+	Model            string  `json:"model,omitempty"`   // model name as given
+	Device           string  `json:"device,omitempty"`  // execution provider used
+	Width            int     `json:"width"`             // output frame size
+	Height           int     `json:"height"`            //
+	OutputBytes      int64   `json:"output_bytes"`      // size of the MP4
+	InferenceSeconds float64 `json:"inference_seconds"` // Σ model run time during the run
+	Workers          int     `json:"workers"`
+	Codec            string  `json:"codec"`
+	Audio            int     `json:"audio_streams"`
+}
+
+// item is one frame between the parallel and the ordered step.
+type item struct {
+	in      *pipeline.Frame
+	partial any
+}
+
+// Stylize reads the video at in (any file ffmpeg reads), runs each frame
+// through the processor and writes an MP4 to out, with the source's audio,
+// frame rate, duration, orientation and aspect. out appears only when
+// everything succeeded; on error or cancellation ffmpeg is stopped and
+// nothing is left behind.
+func Stylize(ctx context.Context, in, out string, o Options) (*Report, error) {
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	o.applyDefaults()
+	if err := CheckOutput(out); err != nil {
+		return nil, err
+	}
+	if !strings.Contains(in, "://") {
+		st, err := os.Stat(in)
+		if err != nil {
+			if errors.Is(err, os.ErrNotExist) {
+				return nil, fmt.Errorf("input %s: no such file", in)
+			}
+			return nil, fmt.Errorf("input %s: %w", in, err)
+		}
+		if st.IsDir() {
+			return nil, fmt.Errorf("input %s: is a folder, want a video file", in)
+		}
+		if st.Size() == 0 {
+			return nil, fmt.Errorf("input %s: empty file (0 bytes)", in)
+		}
+	}
+	if err := lookTools(); err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	af, err := pipeline.CreateAtomic(out)
+	if err != nil {
+		return nil, err
+	}
+	defer af.Abort()
+
+	info, err := Probe(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	p, err := newPlan(info, o)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", in, err)
+	}
+	proc := o.Processor
+	if proc == nil {
+		proc = NewPerFrame(o.Engine)
+	}
+	var infer0 time.Duration
+	if o.Engine != nil {
+		infer0, _ = o.Engine.InferenceTime()
+	}
+
+	// The encoder lives outside the pipeline's errgroup: it must outlive
+	// Run to finish the file, and die with the run when it fails.
+	encCtx, cancelEnc := context.WithCancel(ctx)
+	defer cancelEnc()
+	enc, err := startEncoder(encCtx, info, p, o, af.TempPath())
+	if err != nil {
+		return nil, err
+	}
+	defer enc.Abort()
+
+	pool := pipeline.NewFramePool(p.W, p.H)
+	prog := pipeline.NewProgress(pipeline.ProgressOptions{
+		Label: "stylize " + filepath.Base(in), Unit: "frames", Total: int64(p.Frames),
+		Quiet: o.Quiet, W: o.Progress,
+	})
+	frames := 0
+	src := func(ctx context.Context, emit func(*pipeline.Frame) error) error {
+		dec, err := startDecoder(ctx, info, p)
+		if err != nil {
+			return err
+		}
+		defer dec.stop()
+		for {
+			f := pool.Get()
+			err := dec.Read(f)
+			if err == io.EOF {
+				pool.Put(f)
+				break
+			}
+			if err != nil {
+				return err
+			}
+			if err := emit(f); err != nil {
+				return err
+			}
+		}
+		return checkCount(in, dec.frames, p.Frames, &dec.stderr)
+	}
+	work := func(ctx context.Context, f *pipeline.Frame) (item, error) {
+		r, err := proc.Parallel(ctx, f)
+		return item{in: f, partial: r}, err
+	}
+	sink := func(ctx context.Context, it item) error {
+		f, err := proc.Ordered(ctx, it.in, it.partial)
+		if err != nil {
+			return fmt.Errorf("frame %d: %w", frames+1, err)
+		}
+		if err := enc.Write(f); err != nil {
+			return err
+		}
+		pool.Put(it.in)
+		frames++
+		return nil
+	}
+	err = pipeline.Run(ctx, pipeline.Config{Workers: o.Workers, InFlight: o.InFlight, Progress: prog},
+		src, work, sink)
+	if err == nil {
+		err = enc.Close()
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, fmt.Errorf("stylize %s: %w", in, err)
+	}
+	prog.Finish()
+	if err := af.Commit(); err != nil {
+		return nil, err
+	}
+	r := &Report{
+		Input: in, Output: out, Frames: frames, Seconds: time.Since(start).Seconds(),
+		VideoSeconds: float64(frames) / p.FPS.Float(), Width: p.W, Height: p.H,
+		Workers: o.Workers, Codec: o.Codec, Audio: len(p.Audio),
+	}
+	if r.Seconds > 0 {
+		r.FPS = float64(frames) / r.Seconds
+	}
+	if st, err := os.Stat(out); err == nil {
+		r.OutputBytes = st.Size()
+	}
+	if o.Engine != nil {
+		t, _ := o.Engine.InferenceTime()
+		r.InferenceSeconds = (t - infer0).Seconds()
+		r.Model, r.Device = o.Engine.Name(), o.Engine.Device()
+	}
+	return r, nil
+}
+
+// checkCount fails a run whose decoder delivered clearly fewer frames than
+// the probe promised: a truncated or corrupt file that ffmpeg decoded as
+// far as it could. A small shortfall is normal (durations are estimates for
+// some containers and for VFR input).
+func checkCount(in string, got, want int, stderr *capBuffer) error {
+	if got == 0 {
+		msg := stderr.String()
+		if msg == "" {
+			msg = "ffmpeg produced no frames"
+		}
+		return fmt.Errorf("decode %s: no frames decoded: %s", in, msg)
+	}
+	if slack := max(2, want/50); want-got > slack {
+		msg := stderr.String()
+		if msg != "" {
+			msg = ": " + msg
+		}
+		return fmt.Errorf("decode %s: truncated or corrupt input: decoded %d of %d frames%s", in, got, want, msg)
+	}
+	return nil
+}

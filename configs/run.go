@@ -37,7 +37,7 @@ type Executor interface {
 // Task is one item of a job, as handed to Executor.Run.
 type Task struct {
 	Job      *Job
-	Item              // Input → Output (resolved paths)
+	Item                              // Input → Output (resolved paths)
 	Progress pipeline.ProgressOptions // Label and W set by the runner
 }
 

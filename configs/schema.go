@@ -88,12 +88,12 @@ type Options struct {
 // Job is one entry of jobs:. After Load, its Options hold the defaults
 // merged in, Model is resolved and Items lists the expanded inputs.
 type Job struct {
-	Name   string     `yaml:"name"`
-	Kind   Kind       `yaml:"kind"`
-	Input  string     `yaml:"input"`
-	Inputs StringList `yaml:"inputs"`
-	Source string     `yaml:"source" kind:"tiles"`
-	Output string     `yaml:"output"`
+	Name    string     `yaml:"name"`
+	Kind    Kind       `yaml:"kind"`
+	Input   string     `yaml:"input"`
+	Inputs  StringList `yaml:"inputs"`
+	Source  string     `yaml:"source" kind:"tiles"`
+	Output  string     `yaml:"output"`
 	Options `yaml:",inline"`
 
 	Index    int       // position in jobs:, from 0

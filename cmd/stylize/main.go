@@ -13,6 +13,8 @@ import (
 	"sort"
 	"strings"
 	"syscall"
+
+	"github.com/stylize/stylize/pipeline/ort"
 )
 
 // Exit codes, documented in usage.
@@ -60,10 +62,22 @@ var commands []command
 func register(c command) { commands = append(commands, c) }
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, cancel := context.WithCancel(context.Background())
+	sigs := make(chan os.Signal, 1)
+	listen := func() { signal.Notify(sigs, os.Interrupt, syscall.SIGTERM) }
+	listen()
+	// The CUDA provider replaces Go's signal handlers: take them back.
+	ort.AfterGPUSession = func() { signal.Reset(os.Interrupt, syscall.SIGTERM); listen() }
+	go func() {
+		<-sigs
+		cancel()
+		// A second Ctrl-C while shutting down exits at once.
+		<-sigs
+		os.Exit(exitInterrupt)
+	}()
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	interrupted := ctx.Err() != nil
-	stop()
+	cancel()
 	if interrupted && code != exitOK {
 		code = exitInterrupt
 	}

@@ -145,6 +145,12 @@ type SessionOptions struct {
 	DeviceID int // GPU index for cuda/tensorrt
 }
 
+// AfterGPUSession, when set, runs after a CUDA or TensorRT session is
+// created. The CUDA provider installs its own signal handlers over Go's
+// (onnxruntime_go #140), so main uses this hook to install its Ctrl-C
+// handling again.
+var AfterGPUSession func()
+
 // Session is one loaded model, safe for concurrent Run calls.
 type Session struct {
 	s       *ortgo.DynamicAdvancedSession
@@ -171,6 +177,9 @@ func NewSession(name string, model []byte, inputs, outputs []string, o SessionOp
 	for _, d := range try {
 		s, err := newSession(model, inputs, outputs, o, d)
 		if err == nil {
+			if d != CPU && AfterGPUSession != nil {
+				AfterGPUSession()
+			}
 			return &Session{s: s, Inputs: inputs, Outputs: outputs, Device: d}, nil
 		}
 		if o.Device != Auto {

@@ -224,8 +224,10 @@ func graphConventions(m *onnx.Model) (Conventions, error) {
 	rr := m.ReceptiveRadius()
 	c.Margin = min(max(roundUp(rr, c.SizeMultiple), 8), 128)
 	if c.FixedW > 0 {
-		c.Margin = 0
-		c.Why["margin"] = "fixed-size model: windows overlap instead"
+		// Windows overlap inside the picture; the margin only keeps the
+		// picture's own border away from the windows' zero padding.
+		c.Margin = min(c.Margin, min(c.FixedW, c.FixedH)/4)
+		c.Why["margin"] = fmt.Sprintf("graph: receptive radius %d px, at most a quarter of the fixed window", rr)
 	} else {
 		c.Why["margin"] = fmt.Sprintf("graph: receptive radius %d px, rounded to the size multiple, 8..128", rr)
 	}

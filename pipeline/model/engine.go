@@ -336,7 +336,7 @@ func (e *Engine) bytesPerPixel() int64 {
 func (e *Engine) checkSize(w, h int) error {
 	pw, ph := w+2*e.Conv.Margin, h+2*e.Conv.Margin
 	if e.Conv.FixedW > 0 {
-		pw, ph = e.Conv.FixedW, e.Conv.FixedH
+		pw, ph = e.Conv.FixedW, e.Conv.FixedH // one window at a time
 	}
 	px := int64(pw) * int64(ph)
 	need := px * e.bytesPerPixel()
@@ -384,10 +384,17 @@ func humanBytes(n int64) string {
 // by the margin and to the size multiple, or in feathered windows for
 // fixed-size models.
 func (e *Engine) stylizeOnce(ctx context.Context, in []float32, w, h int) ([]float32, error) {
-	if e.Conv.FixedW > 0 {
-		return e.windows(ctx, in, w, h)
-	}
 	m := e.Conv.Margin
+	if e.Conv.FixedW > 0 {
+		if m == 0 {
+			return e.windows(ctx, in, w, h)
+		}
+		out, err := e.windows(ctx, padReflect(in, w, h, m, m, w+2*m, h+2*m), w+2*m, h+2*m)
+		if err != nil {
+			return nil, err
+		}
+		return crop(out, w+2*m, h+2*m, m, m, w, h), nil
+	}
 	k := e.Conv.SizeMultiple
 	pw, ph := roundUp(w+2*m, k), roundUp(h+2*m, k)
 	padded := padReflect(in, w, h, m, m, pw, ph)

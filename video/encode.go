@@ -16,6 +16,7 @@ import (
 // H.265, yuv420p, +faststart), muxing the audio of the source's segment.
 type encoder struct {
 	path   string // the file ffmpeg writes (the temporary output)
+	what   string // "encode OUT.mp4", for messages
 	cmd    *exec.Cmd
 	in     io.WriteCloser
 	stderr capBuffer
@@ -44,7 +45,7 @@ func encoderArgs(o Options) ffmpeg.KwArgs {
 	return kw
 }
 
-func startEncoder(ctx context.Context, info *Info, p *plan, o Options, path string) (*encoder, error) {
+func startEncoder(ctx context.Context, info *Info, p *plan, o Options, path, target string) (*encoder, error) {
 	video := ffmpeg.Input("pipe:0", ffmpeg.KwArgs{
 		"f": "rawvideo", "pix_fmt": "rgb24",
 		"video_size": fmt.Sprintf("%dx%d", p.W, p.H),
@@ -70,15 +71,15 @@ func startEncoder(ctx context.Context, info *Info, p *plan, o Options, path stri
 		}
 	}
 	out := ffmpeg.OutputContext(ctx, streams, path, kw)
-	e := &encoder{path: path, ctx: ctx, w: p.W, h: p.H}
+	e := &encoder{path: path, what: "encode " + target, ctx: ctx, w: p.W, h: p.H}
 	e.cmd = compile(ctx, out, "-y")
 	e.cmd.Stderr = &e.stderr
 	var err error
 	if e.in, err = e.cmd.StdinPipe(); err != nil {
-		return nil, fmt.Errorf("encode: %w", err)
+		return nil, fmt.Errorf("%s: %w", e.what, err)
 	}
 	if err := e.cmd.Start(); err != nil {
-		return nil, fmt.Errorf("encode: start ffmpeg: %w", err)
+		return nil, fmt.Errorf("%s: start ffmpeg: %w", e.what, err)
 	}
 	return e, nil
 }
@@ -86,7 +87,7 @@ func startEncoder(ctx context.Context, info *Info, p *plan, o Options, path stri
 // Write sends one frame to ffmpeg.
 func (e *encoder) Write(f *pipeline.Frame) error {
 	if f.W != e.w || f.H != e.h || len(f.Pix) != pipeline.Bytes(e.w, e.h) {
-		return fmt.Errorf("encode: got a %dx%d frame, want %dx%d", f.W, f.H, e.w, e.h)
+		return fmt.Errorf("%s: got a %dx%d frame, want %dx%d", e.what, f.W, f.H, e.w, e.h)
 	}
 	if _, err := e.in.Write(f.Pix); err != nil {
 		// ffmpeg has gone (its stdin is closed): its own words say why.
@@ -104,9 +105,9 @@ func (e *encoder) Close() error {
 	cerr := e.in.Close()
 	e.done = true
 	if err := e.cmd.Wait(); err != nil {
-		e.err = toolError(e.ctx, "encode", err, &e.stderr)
+		e.err = toolError(e.ctx, e.what, err, &e.stderr)
 	} else if cerr != nil {
-		e.err = fmt.Errorf("encode: %w", cerr)
+		e.err = fmt.Errorf("%s: %w", e.what, cerr)
 	}
 	return e.err
 }
@@ -120,8 +121,8 @@ func (e *encoder) Abort() {
 	_ = e.cmd.Process.Kill()
 	_ = e.in.Close()
 	if err := e.cmd.Wait(); err != nil {
-		e.err = toolError(e.ctx, "encode", err, &e.stderr)
+		e.err = toolError(e.ctx, e.what, err, &e.stderr)
 	} else {
-		e.err = fmt.Errorf("encode: ffmpeg stopped")
+		e.err = fmt.Errorf("%s: ffmpeg stopped", e.what)
 	}
 }

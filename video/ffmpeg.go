@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os/exec"
+	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -89,24 +90,36 @@ func (b *capBuffer) Write(p []byte) (int, error) {
 	return n, nil
 }
 
-// String is the kept text on one line, with the gap marked.
+// String is the kept text on one line: ffmpeg's "[demuxer @ 0x…]" prefixes
+// dropped, repeated lines once, and at most the first two and last three
+// distinct lines (the cause usually comes first, the fatal error last).
 func (b *capBuffer) String() string {
 	b.mu.Lock()
-	defer b.mu.Unlock()
 	s := string(b.head)
 	if b.dropped > 0 {
-		s += fmt.Sprintf(" […%d bytes…] ", b.dropped)
+		s += "\n…\n"
 	}
 	s += string(b.tail)
+	b.mu.Unlock()
 	lines := strings.FieldsFunc(s, func(r rune) bool { return r == '\n' || r == '\r' })
 	var keep []string
+	seen := map[string]bool{}
 	for _, l := range lines {
-		if l = strings.TrimSpace(l); l != "" {
-			keep = append(keep, l)
+		l = strings.TrimSpace(ctxPrefix.ReplaceAllString(l, ""))
+		if l == "" || seen[l] {
+			continue
 		}
+		seen[l] = true
+		keep = append(keep, l)
+	}
+	if len(keep) > 5 {
+		keep = append(append(keep[:2:2], "…"), keep[len(keep)-3:]...)
 	}
 	return strings.Join(keep, "; ")
 }
+
+// ctxPrefix matches ffmpeg's log context, "[mov,mp4,m4a @ 0x5560…] ".
+var ctxPrefix = regexp.MustCompile(`\[[^\]]* @ 0x[0-9a-f]+\] *`)
 
 // toolError wraps a failed child's error with its own words. A cancelled
 // run reports the cancellation instead, since killing the child is what

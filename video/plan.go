@@ -57,6 +57,9 @@ func newPlan(info *Info, o Options) (*plan, error) {
 		p.W, p.H = dw+dw%2, dh+dh%2
 		if p.W != dw || p.H != dh {
 			p.Filters = append(p.Filters,
+				// fillborders works on planar formats; in subsampled YUV a
+				// one-pixel border would smear the wrong chroma.
+				"format=gbrp",
 				fmt.Sprintf("pad=%d:%d:0:0", p.W, p.H),
 				fmt.Sprintf("fillborders=right=%d:bottom=%d:mode=smear", p.W-dw, p.H-dh))
 		}

@@ -73,6 +73,8 @@ type Info struct {
 	Frames   int           // frame count: nb_frames, else Duration·FPS
 
 	Audio []AudioStream
+
+	countKnown bool // Frames came from the header
 }
 
 // DisplaySize is the upright size, after rotation.
@@ -135,13 +137,66 @@ func Probe(ctx context.Context, path string) (*Info, error) {
 		}
 		msg := stderr.String()
 		// ffprobe starts its message with the path; keep just the cause.
-		msg = strings.TrimPrefix(msg, inputURL(path)+": ")
+		msg = strings.ReplaceAll(msg, inputURL(path)+": ", "")
 		if msg == "" {
 			msg = err.Error()
 		}
 		return nil, fmt.Errorf("probe %s: not a video ffmpeg can read: %s", path, msg)
 	}
-	return parseProbe(path, out)
+	info, err := parseProbe(path, out)
+	if err != nil {
+		return nil, err
+	}
+	if !info.countKnown {
+		// No frame count in the header (Matroska, WebM, MPEG-TS): count the
+		// packets, which only demuxes (a fraction of a second for a
+		// 30 s clip). The average rate follows from the count, and a
+		// variable rate shows as a count that does not fit r_frame_rate.
+		if err := countFrames(ctx, info); err != nil {
+			return nil, err
+		}
+	}
+	return info, nil
+}
+
+// countFrames sets Frames (and FPS, VFR) from a packet count.
+func countFrames(ctx context.Context, info *Info) error {
+	var stderr capBuffer
+	cmd := exec.CommandContext(ctx, "ffprobe", "-hide_banner", "-v", "error", "-select_streams", strconv.Itoa(info.VideoIndex),
+		"-count_packets", "-show_entries", "stream=nb_read_packets", "-of", "csv=p=0", inputURL(info.Path))
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return fmt.Errorf("probe %s: counting frames: %w: %s", info.Path, err, stderr.String())
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(strings.Split(string(out), "\n")[0]))
+	if err != nil || n <= 0 {
+		return nil // keep the estimate from the duration
+	}
+	info.Frames = n
+	ms := info.Duration.Milliseconds()
+	if ms <= 0 {
+		return nil
+	}
+	avg := reduce(Ratio{n * 1000, int(ms)})
+	if r := info.FPS.Float(); math.Abs(avg.Float()-r) > 0.02*r {
+		info.FPS, info.VFR = avg, true
+	}
+	return nil
+}
+
+func reduce(r Ratio) Ratio {
+	a, b := r.Num, r.Den
+	for b != 0 {
+		a, b = b, a%b
+	}
+	if a <= 0 {
+		return r
+	}
+	return Ratio{r.Num / a, r.Den / a}
 }
 
 func parseProbe(path string, out []byte) (*Info, error) {
@@ -190,6 +245,7 @@ func parseProbe(path string, out []byte) (*Info, error) {
 	if !info.FPS.Valid() {
 		return nil, fmt.Errorf("probe %s: video stream %d has no known frame rate", path, info.VideoIndex)
 	}
+	info.countKnown = info.Frames > 0
 	if info.Frames <= 0 || info.VFR {
 		info.Frames = int(math.Round(info.Duration.Seconds() * info.FPS.Float()))
 	}

@@ -198,7 +198,7 @@ func Stylize(ctx context.Context, in, out string, o Options) (*Report, error) {
 	// Run to finish the file, and die with the run when it fails.
 	encCtx, cancelEnc := context.WithCancel(ctx)
 	defer cancelEnc()
-	enc, err := startEncoder(encCtx, info, p, o, af.TempPath())
+	enc, err := startEncoder(encCtx, info, p, o, af.TempPath(), out)
 	if err != nil {
 		return nil, err
 	}
@@ -239,7 +239,7 @@ func Stylize(ctx context.Context, in, out string, o Options) (*Report, error) {
 	sink := func(ctx context.Context, it item) error {
 		f, err := proc.Ordered(ctx, it.in, it.partial)
 		if err != nil {
-			return fmt.Errorf("frame %d: %w", frames+1, err)
+			return fmt.Errorf("stylize %s: frame %d: %w", in, frames+1, err)
 		}
 		if err := enc.Write(f); err != nil {
 			return err
@@ -257,7 +257,7 @@ func Stylize(ctx context.Context, in, out string, o Options) (*Report, error) {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		return nil, fmt.Errorf("stylize %s: %w", in, err)
+		return nil, err
 	}
 	prog.Finish()
 	if err := af.Commit(); err != nil {

@@ -183,8 +183,11 @@ func (d *decoder) decode(n ast.Node, v reflect.Value, path string) {
 	switch v.Kind() {
 	case reflect.Pointer:
 		e := reflect.New(v.Type().Elem())
+		before := len(d.probs)
 		d.decode(n, e.Elem(), path)
-		v.Set(e)
+		if len(d.probs) == before || e.Elem().Kind() == reflect.Struct {
+			v.Set(e) // a value of the wrong type stays unset: reported once, not again as out of range
+		}
 	case reflect.Struct:
 		d.decodeStruct(n, v, path)
 	case reflect.Map:

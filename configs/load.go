@@ -132,6 +132,7 @@ func (v *validator) validate(ctx context.Context, execs map[Kind]Executor) {
 	outputs := map[string]string{} // resolved output → "jobs[i]" that writes it
 	for i, j := range b.Jobs {
 		path := fmt.Sprintf("jobs[%d]", i)
+		before := len(v.d.probs)
 		if j == nil {
 			v.at(path, "want a job (a mapping with name:, kind:, …), got nothing")
 			continue
@@ -183,7 +184,7 @@ func (v *validator) validate(ctx context.Context, execs map[Kind]Executor) {
 		for _, it := range j.Items {
 			outputs["in:"+absPath(it.Input)] = fmt.Sprintf("%s (%s)", path, j.Name)
 		}
-		if len(v.d.probs) == 0 && execs != nil {
+		if len(v.d.probs) == before && execs != nil { // the kind's checks assume a job that is otherwise valid
 			e, ok := execs[j.Kind]
 			if !ok || e == nil {
 				v.at(path+".kind", "job kind %s is not available in this build", j.Kind)

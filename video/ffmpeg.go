@@ -96,10 +96,22 @@ func (b *capBuffer) Write(p []byte) (int, error) {
 func (b *capBuffer) String() string {
 	b.mu.Lock()
 	s := string(b.head)
-	if b.dropped > 0 {
-		s += "\n…\n"
+	if len(b.tail) > 0 {
+		// The head was filled: drop its unfinished last line.
+		if i := strings.LastIndexByte(s, '\n'); i >= 0 {
+			s = s[:i+1]
+		}
 	}
-	s += string(b.tail)
+	if b.dropped > 0 {
+		// The tail starts inside a line: drop that part.
+		tail := string(b.tail)
+		if i := strings.IndexByte(tail, '\n'); i >= 0 {
+			tail = tail[i+1:]
+		}
+		s += "\n…\n" + tail
+	} else {
+		s += string(b.tail)
+	}
 	b.mu.Unlock()
 	lines := strings.FieldsFunc(s, func(r rune) bool { return r == '\n' || r == '\r' })
 	var keep []string
@@ -114,6 +126,12 @@ func (b *capBuffer) String() string {
 	}
 	if len(keep) > 5 {
 		keep = append(append(keep[:2:2], "…"), keep[len(keep)-3:]...)
+	}
+	for i := 1; i < len(keep); i++ {
+		if keep[i] == "…" && keep[i-1] == "…" {
+			keep = append(keep[:i], keep[i+1:]...)
+			i--
+		}
 	}
 	return strings.Join(keep, "; ")
 }

@@ -181,9 +181,11 @@ func countFrames(ctx context.Context, info *Info) error {
 	if ms <= 0 {
 		return nil
 	}
-	avg := reduce(Ratio{n * 1000, int(ms)})
-	if r := info.FPS.Float(); math.Abs(avg.Float()-r) > 0.02*r {
-		info.FPS, info.VFR = avg, true
+	// Constant rate when the count fits the duration at r_frame_rate to
+	// within two frames (or 1 %): container durations are often a frame
+	// long or short.
+	if expect := info.Duration.Seconds() * info.FPS.Float(); math.Abs(float64(n)-expect) > max(2, 0.01*float64(n)) {
+		info.FPS, info.VFR = reduce(Ratio{n * 1000, int(ms)}), true
 	}
 	return nil
 }
@@ -225,6 +227,11 @@ func parseProbe(path string, out []byte) (*Info, error) {
 			}
 			info.VFR = avg.Valid() && r.Valid() && avg.Num*r.Den != r.Num*avg.Den
 			info.Duration = seconds(s.Duration)
+			if info.Duration <= 0 {
+				// Matroska keeps per-stream durations in a tag; the
+				// container's duration also covers longer audio.
+				info.Duration = clockTime(s.Tags["DURATION"])
+			}
 			info.Frames, _ = strconv.Atoi(s.NbFrames)
 			info.Rotation = rotation(s.Tags["rotate"], s.SideDataList)
 		}
@@ -258,6 +265,21 @@ func seconds(s string) time.Duration {
 		return 0
 	}
 	return time.Duration(f * float64(time.Second))
+}
+
+// clockTime reads HH:MM:SS.fraction (0 when it is not that).
+func clockTime(s string) time.Duration {
+	parts := strings.Split(s, ":")
+	if len(parts) != 3 {
+		return 0
+	}
+	h, err1 := strconv.Atoi(parts[0])
+	m, err2 := strconv.Atoi(parts[1])
+	sec, err3 := strconv.ParseFloat(parts[2], 64)
+	if err1 != nil || err2 != nil || err3 != nil || h < 0 || m < 0 || sec < 0 {
+		return 0
+	}
+	return time.Duration(h)*time.Hour + time.Duration(m)*time.Minute + time.Duration(sec*float64(time.Second))
 }
 
 // rotation reads the display matrix side data (ffmpeg ≥ 5) or the legacy

@@ -25,6 +25,13 @@ func TestStylizeClips(t *testing.T) {
 	one := makeClip(t, dir, "one.mkv", "-f", "lavfi", "-i", "color=c=red:size=16x16:rate=10:duration=1",
 		"-vf", "scale=1:1", "-c:v", "ffv1")
 	rotated := makeClip(t, dir, "rotated.mp4", "-i", basic, "-c", "copy", "-metadata:s:v", "rotate=90")
+	// VP9 + Opus in WebM: Opus is copied. Two audio streams in Matroska:
+	// MP3 copied, AC-3 re-encoded to AAC.
+	webm := makeClip(t, dir, "opus.webm", "-f", "lavfi", "-i", "testsrc2=size=96x64:rate=24:duration=1",
+		"-f", "lavfi", "-i", "sine=duration=1", "-c:v", "libvpx-vp9", "-deadline", "realtime", "-c:a", "libopus")
+	twoAudio := makeClip(t, dir, "two.mkv", "-f", "lavfi", "-i", "testsrc2=size=96x64:rate=24:duration=1",
+		"-f", "lavfi", "-i", "sine=duration=1", "-f", "lavfi", "-i", "sine=frequency=300:duration=1",
+		"-map", "0", "-map", "1", "-map", "2", "-c:v", "mpeg4", "-c:a:0", "libmp3lame", "-c:a:1", "ac3")
 	silent := makeClip(t, dir, "silent.mp4", lavfi("96x64", 30, 1, false)...)
 	// Variable rate: frames 0,1, 4,5, 8,9, … of a 24 fps source; the MP4
 	// header says avg_frame_rate 288/23, the Matroska one only 24/1.
@@ -41,7 +48,7 @@ func TestStylizeClips(t *testing.T) {
 		frames     int
 		fps        float64
 		codec      string
-		audio      string // expected audio codec, "" for none
+		audio      string // expected audio codecs, space-separated; "" for none
 		audioSecs  float64
 		videoSecs  float64
 		checkPixel func(t *testing.T, out string)
@@ -63,6 +70,8 @@ func TestStylizeClips(t *testing.T) {
 		{name: "height scales keeping aspect", in: basic, opt: Options{Height: 50}, w: 88, h: 50, frames: 48, fps: 24, codec: "h264", audio: "aac", audioSecs: 2, videoSecs: 2},
 		{name: "segment", in: basic, opt: Options{Start: 500 * time.Millisecond, Duration: time.Second}, w: 160, h: 90, frames: 24, fps: 24, codec: "h264", audio: "aac", audioSecs: 1, videoSecs: 1},
 		{name: "h265", in: basic, opt: Options{Codec: CodecH265, Preset: "ultrafast"}, w: 160, h: 90, frames: 48, fps: 24, codec: "hevc", audio: "aac", audioSecs: 2, videoSecs: 2},
+		{name: "webm opus copied", in: webm, w: 96, h: 64, frames: 24, fps: 24, codec: "h264", audio: "opus", audioSecs: 1, videoSecs: 1},
+		{name: "mp3 copied ac3 to aac", in: twoAudio, w: 96, h: 64, frames: 24, fps: 24, codec: "h264", audio: "mp3 aac", audioSecs: 1, videoSecs: 1},
 		{name: "no audio", in: silent, w: 96, h: 64, frames: 30, fps: 30, codec: "h264", videoSecs: 1},
 		{name: "vfr mp4 made constant at the average rate", in: vfrMP4, w: 96, h: 64, frames: 24, fps: 288.0 / 23, codec: "h264", videoSecs: 23.0 / 12},
 		{name: "vfr mkv made constant at the average rate", in: vfrMKV, w: 96, h: 64, frames: 24, fps: 288.0 / 23, codec: "h264", videoSecs: 23.0 / 12},
@@ -102,17 +111,18 @@ func TestStylizeClips(t *testing.T) {
 			}
 			a := p.of("audio")
 			switch {
-			case tc.audio == "" && len(a) != 0:
-				t.Errorf("%d audio streams, want none", len(a))
-			case tc.audio != "" && len(a) != 1:
-				t.Errorf("%d audio streams, want 1", len(a))
-			case tc.audio != "":
-				if a[0].codec != tc.audio {
-					t.Errorf("audio codec %s, want %s", a[0].codec, tc.audio)
-				}
-				// AAC frames are 1024 samples: allow one video frame plus one audio frame.
-				if math.Abs(a[0].dur-tc.audioSecs) > frame+0.03 {
-					t.Errorf("audio duration %.3f s, want %.3f", a[0].dur, tc.audioSecs)
+			case len(a) != len(strings.Fields(tc.audio)):
+				t.Errorf("%d audio streams, want %q", len(a), tc.audio)
+			default:
+				for i, want := range strings.Fields(tc.audio) {
+					if a[i].codec != want {
+						t.Errorf("audio stream %d codec %s, want %s", i, a[i].codec, want)
+					}
+					// Audio frames are up to 1152 samples (MP3) plus codec
+					// delay: allow one video frame plus 50 ms.
+					if math.Abs(a[i].dur-tc.audioSecs) > frame+0.05 {
+						t.Errorf("audio stream %d duration %.3f s, want %.3f", i, a[i].dur, tc.audioSecs)
+					}
 				}
 			}
 			if rep.Width != tc.w || rep.Height != tc.h || rep.OutputBytes <= 0 {

@@ -10,10 +10,17 @@ import (
 	"github.com/stylize/stylize/pipeline/model"
 )
 
-// ImageExecutor runs image jobs like `stylize image`: one model engine per
-// distinct set of model options, opened on first use and shared by the
-// job's items (and by jobs with the same model). Close releases them.
+// ImageExecutor runs image jobs like `stylize image`, with engines from
+// its Engines (shared by the job's items and by jobs with the same model
+// options). Close releases them.
 type ImageExecutor struct {
+	Engines *Engines // nil: its own
+}
+
+// Engines opens one model engine per distinct set of model options, on
+// first use, and shares it: executors of every kind can use one Engines so
+// a batch loads each model once. Safe for concurrent use.
+type Engines struct {
 	mu      sync.Mutex
 	engines map[string]*engineOnce
 }
@@ -35,7 +42,10 @@ func (x *ImageExecutor) Check(ctx context.Context, j *Job) []error {
 
 // Run stylizes one picture.
 func (x *ImageExecutor) Run(ctx context.Context, t Task) error {
-	eng, err := x.engine(ctx, t.Job.ModelOptions())
+	if x.Engines == nil {
+		x.Engines = &Engines{}
+	}
+	eng, err := x.Engines.Get(ctx, t.Job.ModelOptions())
 	if err != nil {
 		return err
 	}
@@ -46,7 +56,16 @@ func (x *ImageExecutor) Run(ctx context.Context, t Task) error {
 	return imageio.StylizeFile(ctx, eng, t.Input, t.Output, q)
 }
 
-func (x *ImageExecutor) engine(ctx context.Context, o model.Options) (*model.Engine, error) {
+// Close closes the executor's engines.
+func (x *ImageExecutor) Close() error {
+	if x.Engines == nil {
+		return nil
+	}
+	return x.Engines.Close()
+}
+
+// Get returns the engine for the options, opening it the first time.
+func (x *Engines) Get(ctx context.Context, o model.Options) (*model.Engine, error) {
 	key, err := json.Marshal(o)
 	if err != nil {
 		return nil, fmt.Errorf("model options: %w", err)
@@ -66,7 +85,7 @@ func (x *ImageExecutor) engine(ctx context.Context, o model.Options) (*model.Eng
 }
 
 // Close closes the engines opened.
-func (x *ImageExecutor) Close() error {
+func (x *Engines) Close() error {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	var first error

@@ -13,7 +13,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/stylize/stylize/pipeline/imageio"
 	"github.com/stylize/stylize/pipeline/model"
@@ -159,8 +158,9 @@ func (v *validator) validate(ctx context.Context, execs map[Kind]Executor) {
 			continue
 		}
 		for key, k := range kinds {
-			if k != "" && k != j.Kind && v.has(path+"."+key) {
-				v.atKey(path+"."+key, "%s is %s %s option, not for %s %s job", key, article(k), k, article(j.Kind), j.Kind)
+			if k != "" && !strings.Contains(" "+string(k)+" ", " "+string(j.Kind)+" ") && v.has(path+"."+key) {
+				ks := strings.ReplaceAll(string(k), " ", "/")
+				v.atKey(path+"."+key, "%s is %s %s option, not for %s %s job", key, article(Kind(ks)), ks, article(j.Kind), j.Kind)
 			}
 		}
 		v.checkOptions(&j.Options, path, j.Kind)
@@ -311,13 +311,6 @@ func (v *validator) checkOptions(o *Options, path string, kind Kind) {
 	if o.Height != nil && (*o.Height < 2 || *o.Height > 16384) {
 		at("height", "%d: want 2..16384 px", *o.Height)
 	}
-	for key, s := range map[string]string{"start": o.Start, "duration": o.Duration} {
-		if s != "" {
-			if _, err := ParseTime(s); err != nil {
-				at(key, "%v", err)
-			}
-		}
-	}
 	if o.CRF != nil && (*o.CRF < 0 || *o.CRF > 51) {
 		at("crf", "%d: want 0..51", *o.CRF)
 	}
@@ -346,10 +339,18 @@ func (v *validator) checkOptions(o *Options, path string, kind Kind) {
 		}
 	}
 	if o.Overviews != nil && (*o.Overviews < 0 || *o.Overviews > 30) {
-		at("overviews", "%d: want a zoom 0..30", *o.Overviews)
+		at("overviews", "%d: want a zoom 0..30 (build zooms from it up to below the first zoom)", *o.Overviews)
+	}
+	if o.Overviews != nil && o.Zoom != "" {
+		if lo, _, err := ParseZoom(o.Zoom); err == nil && *o.Overviews >= lo {
+			at("overviews", "%d: want a zoom below the first zoom %d", *o.Overviews, lo)
+		}
 	}
 	if o.Metatile != nil && (*o.Metatile < 1 || *o.Metatile > 64) {
 		at("metatile", "%d: want 1..64 tiles", *o.Metatile)
+	}
+	if o.Workers != nil && (*o.Workers < 1 || *o.Workers > 256) {
+		at("workers", "%d: want 1..256", *o.Workers)
 	}
 	if o.Margin != nil && (*o.Margin < 0 || *o.Margin > 4096) {
 		at("margin", "%d: want 0..4096 px", *o.Margin)
@@ -568,23 +569,6 @@ func readable(p string) error {
 	return nil
 }
 
-// ParseTime reads a time offset as seconds ("12.5") or [HH:]MM:SS[.frac].
-func ParseTime(s string) (time.Duration, error) {
-	parts := strings.Split(strings.TrimSpace(s), ":")
-	if len(parts) > 3 {
-		return 0, fmt.Errorf("time %q: want seconds or HH:MM:SS", s)
-	}
-	var total float64
-	for i, p := range parts {
-		x, err := strconv.ParseFloat(p, 64)
-		if err != nil || x < 0 || math.IsInf(x, 0) || (i > 0 && x >= 60) {
-			return 0, fmt.Errorf("time %q: want seconds or HH:MM:SS", s)
-		}
-		total = total*60 + x
-	}
-	return time.Duration(total * float64(time.Second)), nil
-}
-
 // BBox is a lon/lat box: west, south, east, north (west > east crosses
 // the antimeridian).
 type BBox struct{ W, S, E, N float64 }
@@ -616,7 +600,7 @@ func ParseBBox(s string) (BBox, error) {
 }
 
 func article(k Kind) string {
-	if k == KindImage {
+	if strings.HasPrefix(string(k), "i") {
 		return "an"
 	}
 	return "a"

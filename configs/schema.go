@@ -62,7 +62,8 @@ type Options struct {
 	Passes         *int     `yaml:"passes"`
 	MaxSide        *int     `yaml:"max_side"`
 
-	Quality *int `yaml:"quality" kind:"image"`
+	Quality *int `yaml:"quality" kind:"image tiles"` // JPEG quality
+	Workers *int `yaml:"workers" kind:"video tiles"` // model runs at once
 
 	Height         *int     `yaml:"height" kind:"video"`
 	Start          string   `yaml:"start" kind:"video"`

@@ -18,7 +18,7 @@ import (
 type acceptAll struct{}
 
 func (acceptAll) Check(context.Context, *Job) []error { return nil }
-func (acceptAll) Run(context.Context, Task) error      { return nil }
+func (acceptAll) Run(context.Context, Task) error     { return nil }
 
 // TestExamples validates every configs/*.yaml. Files that read ../shared
 // skip when it is absent; demo.yaml is validated against its inputs made

@@ -1,0 +1,137 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stylize/stylize/pipeline/testenv"
+)
+
+// clip makes a small H.264 + AAC clip with ffmpeg's test sources.
+func clip(t *testing.T, dir string, seconds string) string {
+	t.Helper()
+	testenv.FFmpeg(t)
+	p := filepath.Join(dir, "in.mp4")
+	cmd := exec.Command("ffmpeg", "-nostdin", "-loglevel", "error", "-y",
+		"-f", "lavfi", "-i", "testsrc2=size=160x90:rate=24:duration="+seconds,
+		"-f", "lavfi", "-i", "sine=duration="+seconds, "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", p)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("ffmpeg: %v: %s", err, out)
+	}
+	return p
+}
+
+func TestVideo(t *testing.T) {
+	testenv.ORT(t)
+	dir := t.TempDir()
+	in := clip(t, dir, "1")
+	out := filepath.Join(dir, "out.mp4")
+	rep := filepath.Join(dir, "report.json")
+	_, se, code := stylizeCmd(t, "video", "-m", "builtin:ink", "--height", "64", "--quiet", "--report", rep, "-o", out, in)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, se)
+	}
+	var r struct {
+		Frames      int     `json:"frames"`
+		Model       string  `json:"model"`
+		Device      string  `json:"device"`
+		Inference   float64 `json:"inference_seconds"`
+		OutputBytes int64   `json:"output_bytes"`
+	}
+	b, err := os.ReadFile(rep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &r); err != nil {
+		t.Fatal(err)
+	}
+	if r.Frames != 24 || r.Model != "builtin:ink" || r.Device != "cpu" || r.Inference <= 0 || r.OutputBytes <= 0 {
+		t.Errorf("report %s", b)
+	}
+	if se != "" {
+		t.Errorf("--quiet printed %q", se)
+	}
+}
+
+func TestVideoUsage(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in.mp4")
+	os.WriteFile(in, []byte("x"), 0o644)
+	out := filepath.Join(dir, "out.mp4")
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"no output", []string{in}, "-o OUT.mp4 is required"},
+		{"two inputs", []string{"-o", out, in, in}, "exactly one input"},
+		{"not mp4", []string{"-o", filepath.Join(dir, "out.gif"), in}, "want an .mp4"},
+		{"temporal mode unknown", []string{"--temporal", "magic", "-o", out, in}, `--temporal "magic": want one of off`},
+		{"odd height", []string{"--height", "145", "-o", out, in}, "even"},
+		{"bad start", []string{"--start", "soon", "-o", out, in}, "--start"},
+		{"zero duration", []string{"--duration", "0", "-o", out, in}, "more than 0"},
+		{"codec", []string{"--codec", "av1", "-o", out, in}, "h264 or h265"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, se, code := stylizeCmd(t, append([]string{"video"}, tc.args...)...)
+			if code != 2 || !strings.Contains(se, tc.want) {
+				t.Errorf("exit %d, stderr %q; want 2 and %q", code, se, tc.want)
+			}
+		})
+	}
+}
+
+// TestVideoInterrupt checks Ctrl-C: exit 130, no output or temporary file,
+// and no ffmpeg left running on our files.
+func TestVideoInterrupt(t *testing.T) {
+	testenv.ORT(t)
+	dir := t.TempDir()
+	in := clip(t, dir, "20")
+	outDir := t.TempDir()
+	out := filepath.Join(outDir, "out.mp4")
+	// Many passes per frame: slow enough to be interrupted mid-run.
+	cmd := exec.Command(bin, "video", "--passes", "20", "--quiet", "-o", out, in)
+	var se bytes.Buffer
+	cmd.Stderr = &se
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1500 * time.Millisecond)
+	cmd.Process.Signal(syscall.SIGINT)
+	err := cmd.Wait()
+	ee, ok := err.(*exec.ExitError)
+	if !ok || ee.ExitCode() != 130 {
+		t.Fatalf("exit %v, want 130 (stderr %q)", err, se.String())
+	}
+	if ents, _ := os.ReadDir(outDir); len(ents) != 0 {
+		t.Errorf("interrupted run left %d files", len(ents))
+	}
+	if procs := ffmpegsOn(dir); len(procs) > 0 {
+		t.Errorf("ffmpeg still running on the input: %v", procs)
+	}
+}
+
+// ffmpegsOn lists running processes whose command line mentions dir.
+func ffmpegsOn(dir string) []string {
+	var found []string
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err != nil {
+			continue
+		}
+		cl := strings.ReplaceAll(string(b), "\x00", " ")
+		if strings.HasPrefix(cl, "ffmpeg") && strings.Contains(cl, dir) {
+			found = append(found, e.Name()+": "+cl)
+		}
+	}
+	return found
+}

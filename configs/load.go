@@ -165,6 +165,7 @@ func (v *validator) validate(ctx context.Context, execs map[Kind]Executor) {
 		}
 		v.checkOptions(&j.Options, path, j.Kind)
 		v.merge(j)
+		j.GeoJSON, j.Cache = v.resolve(j.GeoJSON), v.resolve(j.Cache) // paths for the executors
 		v.resolveModel(j, path)
 		v.expand(j, path)
 		for _, it := range j.Items {

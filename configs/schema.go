@@ -84,6 +84,11 @@ type Options struct {
 	Margin    *int   `yaml:"margin" kind:"tiles"` // metatile margin in px
 	Stats     string `yaml:"stats" kind:"tiles"`
 	Format    string `yaml:"format" kind:"tiles"`
+	// HTTP sources
+	UserAgent       string   `yaml:"user_agent" kind:"tiles"`
+	Rate            *float64 `yaml:"rate" kind:"tiles"`
+	HTTPConcurrency *int     `yaml:"http_concurrency" kind:"tiles"`
+	Cache           string   `yaml:"cache" kind:"tiles"`
 }
 
 // Job is one entry of jobs:. After Load, its Options hold the defaults

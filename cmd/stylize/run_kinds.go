@@ -1,0 +1,132 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/stylize/stylize/configs"
+	"github.com/stylize/stylize/video"
+)
+
+// batchKinds are the job kinds this build runs, each registered by the
+// file that wires it (run_kinds.go, run_tiles.go) with the constructor of
+// its executor. A kind not registered is reported by validate as not
+// available in this build.
+var batchKinds = map[configs.Kind]func(*configs.Engines) configs.Executor{
+	configs.KindImage: func(e *configs.Engines) configs.Executor { return &configs.ImageExecutor{Engines: e} },
+	configs.KindVideo: func(e *configs.Engines) configs.Executor { return &videoExecutor{engines: e} },
+}
+
+// batchExecutors wires the job kinds of `stylize run` to the packages that
+// do the work, with one engine cache so a batch loads each model once.
+// Each executor maps a job's keys to the same options its command builds
+// from the flags of the same names.
+func batchExecutors() (map[configs.Kind]configs.Executor, func()) {
+	engines := &configs.Engines{}
+	execs := map[configs.Kind]configs.Executor{}
+	for k, mk := range batchKinds {
+		execs[k] = mk(engines)
+	}
+	return execs, func() { engines.Close() }
+}
+
+// videoExecutor runs video jobs as `stylize video` does.
+type videoExecutor struct{ engines *configs.Engines }
+
+// videoDefaultTemporal is the --temporal default of `stylize video`.
+const videoDefaultTemporal = "off"
+
+// options builds video.Options from the job, as runVideo does from flags.
+func (x *videoExecutor) options(j *configs.Job) (video.Options, []error) {
+	var errs []error
+	vo := video.Options{Codec: j.Codec, Preset: j.Preset}
+	if j.Height != nil {
+		vo.Height = *j.Height
+	}
+	if j.CRF != nil {
+		vo.CRF = *j.CRF
+	}
+	if j.Workers != nil {
+		vo.Workers = *j.Workers
+	}
+	var err error
+	if vo.Start, err = video.ParseTime(j.Start); err != nil {
+		errs = append(errs, &configs.FieldError{Key: "start", Err: err})
+	}
+	if vo.Duration, err = video.ParseTime(j.Duration); err != nil {
+		errs = append(errs, &configs.FieldError{Key: "duration", Err: err})
+	} else if j.Duration != "" && vo.Duration == 0 {
+		errs = append(errs, &configs.FieldError{Key: "duration", Err: fmt.Errorf("%s: want more than 0", j.Duration)})
+	}
+	return vo, errs
+}
+
+func (x *videoExecutor) temporal(j *configs.Job) (string, error) {
+	mode := j.Temporal
+	if mode == "" {
+		mode = videoDefaultTemporal
+	}
+	if _, ok := temporalModes[mode]; mode != "off" && !ok {
+		return mode, &configs.FieldError{Key: "temporal", Err: fmt.Errorf("%q: want one of %s", mode, temporalNames())}
+	}
+	return mode, nil
+}
+
+func (x *videoExecutor) Check(ctx context.Context, j *configs.Job) []error {
+	vo, errs := x.options(j)
+	vo.Processor = video.NewPerFrame(nil) // placeholder so Validate can run before the model opens
+	if err := vo.Validate(); err != nil {
+		errs = append(errs, keyed(err, "height", "crf", "preset", "codec", "workers"))
+	}
+	if _, err := x.temporal(j); err != nil {
+		errs = append(errs, err)
+	}
+	if j.TemporalWeight != nil {
+		errs = append(errs, &configs.FieldError{Key: "temporal_weight", Err: fmt.Errorf("not supported by this build's video command (it has no --temporal-weight)")})
+	}
+	for _, it := range j.Items {
+		if err := video.CheckOutput(it.Output); err != nil {
+			return append(errs, &configs.FieldError{Key: "output", Err: err})
+		}
+	}
+	if err := j.ModelOptions().Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	return errs
+}
+
+func (x *videoExecutor) Run(ctx context.Context, t configs.Task) error {
+	vo, errs := x.options(t.Job)
+	if len(errs) > 0 {
+		return errs[0]
+	}
+	eng, err := x.engines.Get(ctx, t.Job.ModelOptions())
+	if err != nil {
+		return err
+	}
+	vo.Engine, vo.Quiet, vo.Progress = eng, t.Progress.Quiet, t.Progress.W
+	mode, err := x.temporal(t.Job)
+	if err != nil {
+		return err
+	}
+	if mode != "off" {
+		if vo.Processor, err = temporalModes[mode].open(ctx, eng); err != nil {
+			return err
+		}
+	}
+	_, err = video.Stylize(ctx, t.Input, t.Output, vo)
+	return err
+}
+
+// keyed points an options error at its key when the message starts with
+// one of keys (the packages name the option first: "preset "x": …").
+func keyed(err error, keys ...string) error {
+	first, _, _ := strings.Cut(err.Error(), " ")
+	for _, k := range keys {
+		if first == k {
+			return &configs.FieldError{Key: k, Err: err}
+		}
+	}
+	return err
+}

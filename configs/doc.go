@@ -35,7 +35,15 @@
 // The output may be a template with these variables: {name} the input's
 // base name without extension, {ext} its extension without the dot, {job}
 // the job's name, {model} the model's name (a named model's key, the
-// built-in's name, or the model file's base name without .onnx).
+// built-in's name, or the model file's base name without .onnx). Inside a
+// flow mapping ({name: a, output: …}) quote the template, since YAML reads
+// its braces otherwise.
+//
+// Errors: every problem (YAML syntax, unknown keys with a did-you-mean,
+// wrong types, missing fields, bad values, unreadable models and inputs,
+// duplicate names and outputs) is reported at once as FILE:LINE:COL: KEY
+// PATH: MESSAGE (jobs are counted from 0: jobs[2] is the third), and
+// nothing runs.
 //
 // Relative paths (inputs, outputs, models, the report) are resolved against
 // the folder holding the YAML file, not the working directory, so a batch

@@ -516,7 +516,11 @@ func (v *validator) expand(j *Job, path string) {
 		switch m[1] {
 		case "name", "ext", "job", "model":
 		default:
-			v.at(outPath, "unknown template variable {%s}: want {name}, {ext}, {job} or {model}", m[1])
+			msg := fmt.Sprintf("unknown template variable {%s}: want {name}, {ext}, {job} or {model}", m[1])
+			if s := suggest(m[1], []string{"name", "ext", "job", "model"}); s != "" {
+				msg += fmt.Sprintf(" (did you mean {%s}?)", s)
+			}
+			v.at(outPath, "%s", msg)
 			return
 		}
 	}

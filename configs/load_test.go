@@ -82,6 +82,10 @@ func TestBadInput(t *testing.T) {
 			[]string{`batch.yaml:2:5: jobs[0]: required: kind is missing (image, video or tiles)`, `batch.yaml:4:5: jobs[1]: required: input (one file) or inputs (globs) is missing`}},
 		{"unreadable input", "jobs:\n  - {name: a, kind: image, input: missing.png, output: o.png}\n",
 			[]string{`batch.yaml:2:35: jobs[0].input: input missing.png: no such file or directory`}},
+		{"unknown template variable", "jobs:\n  - name: a\n    kind: image\n    input: a.png\n    output: \"out/{nmae}.png\"\n",
+			[]string{`batch.yaml:5:13: jobs[0].output: unknown template variable {nmae}: want {name}, {ext}, {job} or {model} (did you mean {name}?)`}},
+		{"glob in a list", "jobs:\n  - name: a\n    kind: image\n    inputs: [a.png, \"*.gif\"]\n    output: \"out/{name}.png\"\n",
+			[]string{`batch.yaml:4:21: jobs[0].inputs[1]: glob "*.gif" matches no files (in .)`}},
 		{"no jobs", "fail_fast: true\n", []string{`batch.yaml:1:1: jobs: required: the list of jobs to run is missing`}},
 	}
 	for _, c := range cases {

@@ -159,18 +159,22 @@ func (s *state) record(out, fp string) error {
 }
 
 // fingerprint identifies what makes an output: the job's kind and merged
-// options, the model (path, conventions, file size and time) and the
+// options (less those that only say how: threads, workers, HTTP
+// politeness), the model (path, conventions, file size and time) and the
 // input's size and modification time. "" when the input cannot be read
 // (then the output is always redone).
 func fingerprint(j *Job, in string) string {
 	h := sha256.New()
+	o := j.Options
+	// How the work is done, not what it makes: changing these redoes nothing.
+	o.Threads, o.Workers, o.UserAgent, o.Rate, o.HTTPConcurrency, o.Cache = nil, nil, "", nil, nil, ""
 	enc := json.NewEncoder(h)
 	_ = enc.Encode(struct {
 		Kind    Kind
 		Options Options
 		Model   ModelDef
 		Source  string
-	}{j.Kind, j.Options, *j.ModelRef, in})
+	}{j.Kind, o, *j.ModelRef, in})
 	for _, p := range []string{in, j.ModelRef.Path, j.GeoJSON} {
 		if p == "" || onnx.IsBuiltin(p) || strings.Contains(p, "://") {
 			continue

@@ -497,6 +497,10 @@ func (v *validator) expand(j *Job, path string) {
 				continue
 			}
 			for _, f := range files {
+				if err := readable(f); err != nil {
+					v.at(p, "%v", err)
+					continue
+				}
 				if !seen[f] {
 					seen[f] = true
 					inputs = append(inputs, f)

@@ -57,6 +57,14 @@ func runVideo(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	report := fs.String("report", "", "write a JSON summary of the run to this file")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: stylize video [-m MODEL] [options] -o OUT.mp4 IN")
+		fmt.Fprintln(stderr, `
+IN is any file ffmpeg reads. OUT is H.264 (or H.265) yuv420p MP4 with +faststart.
+Kept from IN: the audio (copied when AAC, MP3 or Opus, else re-encoded to AAC),
+the frame rate and duration (a variable frame rate becomes constant at its
+average), the display orientation (rotated phone video comes out upright)
+and the aspect ratio. An odd width or height is padded by one pixel.
+Needs ffmpeg and ffprobe on PATH. OUT appears only when the run succeeds.
+`)
 		fs.PrintDefaults()
 	}
 	pos, err := parseInterleaved(fs, args)

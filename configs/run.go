@@ -168,14 +168,25 @@ func fingerprint(j *Job, in string) string {
 	o := j.Options
 	// How the work is done, not what it makes: changing these redoes nothing.
 	o.Threads, o.Workers, o.UserAgent, o.Rate, o.HTTPConcurrency, o.Cache = nil, nil, "", nil, nil, ""
+	// Paths absolute: the same batch run from another folder is the same work.
+	m := *j.ModelRef
+	if !onnx.IsBuiltin(m.Path) {
+		m.Path = absPath(m.Path)
+	}
+	if o.GeoJSON != "" {
+		o.GeoJSON = absPath(o.GeoJSON)
+	}
+	if !strings.Contains(in, "://") {
+		in = absPath(in)
+	}
 	enc := json.NewEncoder(h)
 	_ = enc.Encode(struct {
 		Kind    Kind
 		Options Options
 		Model   ModelDef
 		Source  string
-	}{j.Kind, o, *j.ModelRef, in})
-	for _, p := range []string{in, j.ModelRef.Path, j.GeoJSON} {
+	}{j.Kind, o, m, in})
+	for _, p := range []string{in, m.Path, o.GeoJSON} {
 		if p == "" || onnx.IsBuiltin(p) || strings.Contains(p, "://") {
 			continue
 		}

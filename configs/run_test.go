@@ -320,3 +320,27 @@ func TestPlan(t *testing.T) {
 		t.Errorf("dry run made the output folder")
 	}
 }
+
+// TestSkipFromAnotherFolder: the same batch named from another working
+// directory is the same work (fingerprints use absolute paths).
+func TestSkipFromAnotherFolder(t *testing.T) {
+	dir := t.TempDir()
+	writePNG(t, filepath.Join(dir, "sub", "a.png"), 4, 4)
+	os.WriteFile(filepath.Join(dir, "sub", "b.yaml"), []byte("jobs:\n  - {name: a, kind: image, input: a.png, output: out/a.png}\n"), 0o644)
+	for i, c := range []struct{ cwd, file string }{{dir, "sub/b.yaml"}, {filepath.Join(dir, "sub"), "b.yaml"}} {
+		t.Chdir(c.cwd)
+		b, err := Load(context.Background(), c.file, LoadOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := &fakeExec{}
+		rep, err := b.Run(context.Background(), RunOptions{Executors: map[Kind]Executor{KindImage: f}, Stderr: &bytes.Buffer{}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []Status{StatusDone, StatusSkipped}[i]
+		if rep.Jobs[0].Status != want {
+			t.Errorf("run %d from %s: %s, want %s", i, c.cwd, rep.Jobs[0].Status, want)
+		}
+	}
+}

@@ -377,6 +377,11 @@ func (s *MBTilesSink) Finish(md Metadata) error {
 	if _, err := s.db.Exec(`DROP TABLE IF EXISTS stylize_state`); err != nil {
 		return fmt.Errorf("output %s: %w", s.path, err)
 	}
+	// VACUUM INTO copies the schema cookie, which counts the schema changes
+	// of this file's history (a resumed or re-run output has more): pin it.
+	if _, err := s.db.Exec(`PRAGMA schema_version = 1`); err != nil {
+		return fmt.Errorf("output %s: %w", s.path, err)
+	}
 	if _, err := s.db.Exec(`VACUUM INTO ?`, tmpName); err != nil {
 		return fmt.Errorf("output %s: %w", s.final, err)
 	}

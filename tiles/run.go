@@ -31,7 +31,7 @@ type Options struct {
 	// PerZoom stylizes the overview zooms from the source instead.
 	PerZoom  bool
 	Metatile int       // tiles per metatile side; 0 = about 1024 px of tiles
-	Margin   int       // px of neighbour context; −1 = sized to the model
+	Margin   int       // px of neighbour context; 0 = sized to the model, −1 = none
 	Stats    StatsMode // "" = shared
 	Format   Format    // "" = png
 	Quality  int       // JPEG quality; 0 = 90
@@ -76,7 +76,7 @@ func (o Options) Validate() error {
 		return fmt.Errorf("metatile %d: want 1..16 tiles (0 = default)", o.Metatile)
 	}
 	if o.Margin < -1 || o.Margin > 1024 {
-		return fmt.Errorf("margin %d: want 0..1024 px", o.Margin)
+		return fmt.Errorf("margin %d: want 1..1024 px (0 = default, −1 = none)", o.Margin)
 	}
 	switch o.Stats {
 	case "", StatsShared, StatsWindow:
@@ -373,8 +373,10 @@ func (r *runner) geometry() (n, margin int) {
 	if n == 0 {
 		n = max(1, (1024+r.t/2)/r.t) // about 1024 px of tiles: 4 × 256, 2 × 512
 	}
-	margin = r.o.Margin
-	if margin < 0 {
+	switch margin = r.o.Margin; {
+	case margin < 0:
+		margin = 0
+	case margin == 0:
 		margin = defaultMargin(r.eng)
 	}
 	if k := max(1, r.eng.Conv.SizeMultiple); margin%k != 0 {
@@ -547,10 +549,17 @@ func (r *runner) zoom(ctx context.Context, z maptile.Zoom, want []maptile.Tile) 
 		r.rep.Metatiles++
 		r.rep.TilesWritten += len(batch)
 		r.prog.Add(int64(len(batch)))
+		if afterBatch != nil {
+			afterBatch(r.rep.Metatiles)
+		}
 		return nil
 	}
 	return pipeline.Run(ctx, pipeline.Config{Workers: r.o.Workers}, source, work, sinkFn)
 }
+
+// afterBatch, when set by a test, is called after each metatile is written
+// (to interrupt a run at a known point).
+var afterBatch func(metatiles int)
 
 // MaxSamplePixels bounds the sample the statistics are measured on: large
 // enough to be representative at full resolution, small enough for memory

@@ -68,7 +68,7 @@ func runTiles(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	o := tiles.Options{
 		Source: *source, Output: *out, MinZoom: z0, MaxZoom: z1,
 		SourceOptions: tiles.SourceOptions{TMS: *tms, HTTP: tiles.HTTPOptions{Contact: *userAgent, Rate: *rate, Concurrency: *conc, CacheDir: *cache}},
-		Overviews:     *overviews, PerZoom: *perZoom, Metatile: *metatile, Margin: mf.margin,
+		Overviews:     *overviews, PerZoom: *perZoom, Metatile: *metatile, Margin: tileMargin(mf.margin),
 		Stats: tiles.StatsMode(*stats), Quality: *quality, Workers: *workers, Quiet: *quiet, Progress: stderr,
 	}
 	if o.SourceOptions.HTTP.CacheDir == "" {
@@ -142,4 +142,16 @@ func parseZoomRange(s string) (maptile.Zoom, maptile.Zoom, error) {
 		return 0, 0, fmt.Errorf("zoom %q: the first zoom is above the last", s)
 	}
 	return maptile.Zoom(z0), maptile.Zoom(z1), nil
+}
+
+// tileMargin maps the --margin flag (−1 unset, 0 none) onto
+// tiles.Options.Margin (0 default, −1 none).
+func tileMargin(flag int) int {
+	switch {
+	case flag < 0:
+		return 0
+	case flag == 0:
+		return -1
+	}
+	return flag
 }

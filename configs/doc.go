@@ -9,7 +9,9 @@
 // One schema, one set of names: a YAML key is the command-line flag of the
 // same option with dashes turned into underscores (--max-side ↔ max_side,
 // --preserve-colors ↔ preserve_colors, --temporal-weight ↔ temporal_weight).
-// There is no second spelling.
+// There is no second spelling. The output is output: (the -o flag); the
+// model conventions (layout, input_range, output_range, channel_order,
+// size_multiple, margin) belong to a named model under models:.
 //
 //	defaults:          # any job option; applies to every job that does not set it
 //	  model: builtin:ink

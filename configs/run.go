@@ -252,8 +252,12 @@ func (b *Batch) Run(ctx context.Context, opt RunOptions) (*Report, error) {
 		opt.Jobs = 1 // one job at a time, in file order
 	}
 	if opt.Jobs > 1 {
+		// Bars of jobs running at once would overwrite each other: plain
+		// lines instead, one write at a time. Executors that detect a
+		// terminal from an *os.File see a plain writer here.
 		off := false
 		opt.TTY = &off
+		opt.Stderr = &lockedWriter{w: opt.Stderr}
 	}
 	for _, j := range b.Jobs {
 		if e := opt.Executors[j.Kind]; e == nil {
@@ -424,4 +428,16 @@ func (b *Batch) runItem(ctx context.Context, j *Job, it Item, exec Executor, opt
 		return fmt.Errorf("%s -> %s: %w", it.Input, it.Output, err)
 	}
 	return nil
+}
+
+// lockedWriter serialises writes from jobs running at once.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }

@@ -99,22 +99,20 @@ func TestHTTPSource(t *testing.T) {
 			return http.StatusInternalServerError, false
 		case strings.HasPrefix(p, "/5/403/"):
 			return http.StatusForbidden, false
-		case strings.HasPrefix(p, "/5/hang/"):
+		case strings.HasPrefix(p, "/5/999/"):
 			return 0, true
 		}
 		return 0, false
 	})
-	get := func(x string) ([]byte, error) {
-		// x stands in for the column so the server can pick a behaviour.
-		h, err := OpenHTTP(srv.URL+"/{z}/"+x+"/{y}.png", fastHTTP())
-		if err != nil {
-			t.Fatal(err)
-		}
-		return h.Get(ctx, maptile.New(1, 2, 5))
-	}
 	src, err := OpenHTTP(srv.URL+"/{z}/{x}/{y}.png", fastHTTP())
 	if err != nil {
 		t.Fatal(err)
+	}
+	get := func(x string) ([]byte, error) {
+		// The column picks the server's behaviour.
+		var col uint32
+		fmt.Sscan(x, &col)
+		return src.Get(ctx, maptile.New(col, 2, 5))
 	}
 	cases := []struct {
 		x       string
@@ -128,7 +126,7 @@ func TestHTTPSource(t *testing.T) {
 		{"429", 2, false, ""},                         // retried, then served
 		{"500", 3, true, "500 Internal Server Error"}, // retried, then reported
 		{"403", 1, true, "403 Forbidden"},             // not retried
-		{"hang", 3, true, "no answer within"},         // timeouts, bounded
+		{"999", 3, true, "no answer within"},         // timeouts, bounded
 	}
 	for _, tc := range cases {
 		t.Run(tc.x, func(t *testing.T) {

@@ -126,7 +126,7 @@ func TestHTTPSource(t *testing.T) {
 		{"429", 2, false, ""},                         // retried, then served
 		{"500", 3, true, "500 Internal Server Error"}, // retried, then reported
 		{"403", 1, true, "403 Forbidden"},             // not retried
-		{"999", 3, true, "no answer within"},         // timeouts, bounded
+		{"999", 3, true, "no answer within"},          // timeouts, bounded
 	}
 	for _, tc := range cases {
 		t.Run(tc.x, func(t *testing.T) {

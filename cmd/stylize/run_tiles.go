@@ -19,7 +19,7 @@ type tilesExecutor struct{ engines *configs.Engines }
 // options builds tiles.Options from the job, as runTiles does from flags.
 func (x *tilesExecutor) options(j *configs.Job, source, output string) (tiles.Options, []error) {
 	var errs []error
-	o := tiles.Options{Source: source, Output: output, Overviews: -1, Margin: -1, Stats: tiles.StatsMode(j.Stats),
+	o := tiles.Options{Source: source, Output: output, Overviews: -1, Stats: tiles.StatsMode(j.Stats),
 		SourceOptions: tiles.SourceOptions{HTTP: tiles.HTTPOptions{Contact: j.UserAgent, CacheDir: j.Cache}}}
 	if j.TMS != nil {
 		o.SourceOptions.TMS = *j.TMS
@@ -41,10 +41,13 @@ func (x *tilesExecutor) options(j *configs.Job, source, output string) (tiles.Op
 	for _, p := range []struct {
 		v   *int
 		dst *int
-	}{{j.Overviews, &o.Overviews}, {j.Metatile, &o.Metatile}, {j.Margin, &o.Margin}, {j.Quality, &o.Quality}, {j.Workers, &o.Workers}} {
+	}{{j.Overviews, &o.Overviews}, {j.Metatile, &o.Metatile}, {j.Quality, &o.Quality}, {j.Workers, &o.Workers}} {
 		if p.v != nil {
 			*p.dst = *p.v
 		}
+	}
+	if j.Margin != nil {
+		o.Margin = tileMargin(*j.Margin) // margin: 0 means none, as --margin 0
 	}
 	if j.PerZoom != nil {
 		o.PerZoom = *j.PerZoom

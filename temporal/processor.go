@@ -1,0 +1,633 @@
+package temporal
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/stylize/stylize/pipeline"
+	"github.com/stylize/stylize/pipeline/model"
+	"github.com/stylize/stylize/pipeline/onnx"
+	"github.com/stylize/stylize/pipeline/ort"
+)
+
+// Mode is where the processor blends the past into the present.
+type Mode string
+
+// The modes.
+const (
+	// ModeAuto picks ModeFeature when the model's graph can be split at its
+	// feature map, else ModeOutput.
+	ModeAuto Mode = "auto"
+	// ModeFeature blends the warped previous features into the current
+	// ones between the encoder and decoder halves of the network, so the
+	// decoder re-synthesises sharp strokes.
+	ModeFeature Mode = "feature"
+	// ModeOutput blends the warped previous output into the fresh
+	// stylization (any model; trades flicker for some blur).
+	ModeOutput Mode = "output"
+	// ModeOff stylizes every frame on its own.
+	ModeOff Mode = "off"
+)
+
+// ParseMode reads a mode name ("" = auto).
+func ParseMode(s string) (Mode, error) {
+	switch Mode(s) {
+	case "", ModeAuto:
+		return ModeAuto, nil
+	case ModeFeature, ModeOutput, ModeOff:
+		return Mode(s), nil
+	}
+	return "", fmt.Errorf("temporal mode %q: want auto, feature, output or off", s)
+}
+
+// Default weights, measured on the 320×180 stata pan (see
+// notes/temporal-figures.md).
+const (
+	// DefaultFeatureWeight keeps 90 % of the warped past features where the
+	// flow is reliable: E_warp about 0.3× per-frame with strokes kept sharp.
+	DefaultFeatureWeight = 0.9
+	// DefaultOutputWeight is lower: output blending blurs as it removes
+	// flicker.
+	DefaultOutputWeight = 0.3
+)
+
+// Options configure a Processor. The zero value is the default: auto
+// mode with the mode's default weight.
+type Options struct {
+	Mode Mode
+	// Weight is how much of the warped past is kept where the flow is
+	// reliable, 0..1; 0 = the mode's default. (Per-frame output is Mode
+	// off; the CLI maps --temporal-weight 0 to it.)
+	Weight float64
+	// PreBlend initialises the content from the previous frame: the
+	// encoder sees the frame mixed with the warped previous content by this
+	// weight where the flow is reliable, so static regions get identical
+	// input (feature mode only; 0 = off).
+	PreBlend float64
+	// CutThreshold is the colour-histogram distance (0..1) between
+	// consecutive frames above which a scene cut resets the state; 0 = 0.2.
+	CutThreshold float64
+	// MinCoverage is the share of reliable flow below which the flow counts
+	// as failed and the state is reset too; 0 = 0.25.
+	MinCoverage float64
+	// FlowMaxSide halves the frames for flow estimation until their longer
+	// side is at most this; 0 = 480.
+	FlowMaxSide int
+	// NoAlign turns off stride-grid alignment (feature mode): by default
+	// the picture is padded with an offset that follows the accumulated
+	// global motion, so the content keeps its phase relative to the
+	// network's stride-4 grid and the features move by whole feature
+	// pixels, which warp without resampling loss. Alignment runs the
+	// encoder in Ordered.
+	NoAlign bool
+	// Flow tunes the flow estimator.
+	Flow FlowOptions
+}
+
+func (o *Options) applyDefaults() {
+	if o.Mode == "" {
+		o.Mode = ModeAuto
+	}
+	if o.CutThreshold <= 0 {
+		// Within a shot, motion and noise move the 16-bin histograms by
+		// < 0.05 (0.014 on the stata pan); a cut from a photo to a
+		// painting measured 0.25. Cuts between similar colours are left
+		// to the flow-failure test.
+		o.CutThreshold = 0.2
+	}
+	if o.MinCoverage <= 0 {
+		// Below a quarter of reliable pixels the flow has lost the scene
+		// (a cut with similar colours, a flash, a whip pan).
+		o.MinCoverage = 0.25
+	}
+	if o.FlowMaxSide <= 0 {
+		// The features live at ¼ resolution: flow at ≤ 480 px (half of
+		// 640×360 frames) is precise enough and 4× cheaper than full size.
+		o.FlowMaxSide = 480
+	}
+}
+
+// Validate checks the options without touching the model.
+func (o Options) Validate() error {
+	if _, err := ParseMode(string(o.Mode)); err != nil {
+		return err
+	}
+	if o.Weight < 0 || o.Weight > 1 || math.IsNaN(o.Weight) {
+		return fmt.Errorf("temporal weight %g: want 0..1", o.Weight)
+	}
+	if o.PreBlend < 0 || o.PreBlend > 1 || math.IsNaN(o.PreBlend) {
+		return fmt.Errorf("temporal pre-blend %g: want 0..1", o.PreBlend)
+	}
+	if o.CutThreshold < 0 || o.CutThreshold > 1 {
+		return fmt.Errorf("temporal cut threshold %g: want 0..1", o.CutThreshold)
+	}
+	if o.MinCoverage < 0 || o.MinCoverage > 1 {
+		return fmt.Errorf("temporal min coverage %g: want 0..1", o.MinCoverage)
+	}
+	if o.FlowMaxSide < 0 || (o.FlowMaxSide > 0 && o.FlowMaxSide < 32) {
+		return fmt.Errorf("temporal flow max side %d: want 0 (default) or at least 32", o.FlowMaxSide)
+	}
+	return nil
+}
+
+// Processor stylizes a video's frames with temporal coherence. Its two
+// methods match video.Processor: Parallel (any order, concurrently) does
+// the per-frame work — the encoder half, the flow pyramid, the colour
+// histogram — and Ordered (one frame at a time, in order) estimates the
+// flow to the previous frame, blends and runs the decoder half. The state
+// is bounded: the previous frame's pyramid, histogram, blended features (or
+// output) and content, nothing older.
+type Processor struct {
+	eng    *model.Engine
+	opt    Options
+	mode   Mode
+	why    string
+	weight float32
+	conv   model.Conventions
+	passes int
+
+	enc, dec *ort.Session // feature mode
+
+	// shift, when set (tests), replaces the estimated flow by a known
+	// translation of the content per frame.
+	shift *[2]float32
+
+	prev *state // owned by Ordered
+	st   Stats
+	mu   sync.Mutex // guards st for Stats() from other goroutines
+}
+
+// Stats describe a run so far.
+type Stats struct {
+	Frames   int           // frames through Ordered
+	Resets   int           // state resets: the first frame, cuts, flow failures, size changes
+	Cuts     int           // resets from the histogram test
+	Failures int           // resets from too little reliable flow
+	Coverage float64       // mean share of reliable flow over blended frames
+	FlowTime time.Duration // time spent estimating flow in Ordered
+	blended  int
+}
+
+type state struct {
+	w, h    int
+	pyr     *Pyramid
+	hist    Histogram
+	feat    []float32 // blended features [C, fh, fw] (feature mode)
+	fshape  []int64
+	out     []float32 // blended output planes (output mode)
+	content []float32 // the content the encoder saw (pre-blend)
+	phase   [2]float64 // accumulated global motion in working px (alignment)
+	off     [2]int     // padding offset the features were computed with
+}
+
+// partial is what Parallel hands to Ordered.
+type partial struct {
+	w, h   int
+	planes []float32 // content at working size
+	ww, wh int       // working size (MaxSide)
+	pyr    *Pyramid
+	hist   Histogram
+	feat   *ort.Tensor // encoder output (feature mode without pre-blend)
+	fresh  []float32   // per-frame stylization at full size (output/off modes)
+}
+
+// NewProcessor prepares temporal processing with eng's model. In auto
+// mode it splits the graph for feature blending and falls back to output
+// blending when it cannot (Mode tells which, and why).
+func NewProcessor(eng *model.Engine, opt Options) (*Processor, error) {
+	if err := opt.Validate(); err != nil {
+		return nil, err
+	}
+	opt.applyDefaults()
+	mode, _ := ParseMode(string(opt.Mode))
+	p := &Processor{eng: eng, opt: opt, conv: eng.Conv, passes: eng.Options().Passes}
+	switch mode {
+	case ModeOff:
+		p.mode, p.why = ModeOff, "per-frame (temporal off)"
+	case ModeOutput:
+		p.mode, p.why = ModeOutput, "output blending (asked for)"
+	default:
+		why, err := p.openSplit()
+		switch {
+		case err == nil:
+			p.mode, p.why = ModeFeature, "feature blending at "+why
+		case mode == ModeFeature:
+			return nil, fmt.Errorf("temporal feature mode with %s: %w", eng.Name(), err)
+		default:
+			p.mode, p.why = ModeOutput, "output blending: "+err.Error()
+		}
+	}
+	p.weight = float32(opt.Weight)
+	if p.weight == 0 {
+		p.weight = DefaultOutputWeight
+		if p.mode == ModeFeature {
+			p.weight = DefaultFeatureWeight
+		}
+	}
+	return p, nil
+}
+
+// errCannotSplit wraps reasons the model cannot be blended in feature space.
+var errCannotSplit = errors.New("cannot blend in feature space")
+
+func (p *Processor) openSplit() (string, error) {
+	if p.conv.FixedW > 0 {
+		return "", fmt.Errorf("fixed-size model (%dx%d windows): %w", p.conv.FixedW, p.conv.FixedH, errCannotSplit)
+	}
+	if p.passes > 1 {
+		return "", fmt.Errorf("%d passes: %w", p.passes, errCannotSplit)
+	}
+	sp, err := onnx.SplitFeatures(p.eng.Model)
+	if err != nil {
+		return "", err
+	}
+	dev, _ := ort.ParseDevice(p.eng.Device())
+	so := ort.SessionOptions{Device: dev, Threads: p.eng.Options().Threads}
+	open := func(m *onnx.Model, in, out string) (*ort.Session, error) {
+		b, err := m.Marshal()
+		if err != nil {
+			return nil, err
+		}
+		return ort.NewSession(m.Name, b, []string{in}, []string{out}, so)
+	}
+	if p.enc, err = open(sp.Encoder, p.conv.InputName, sp.Features); err != nil {
+		return "", err
+	}
+	if p.dec, err = open(sp.Decoder, sp.Features, p.conv.OutputName); err != nil {
+		p.enc.Close()
+		return "", err
+	}
+	return sp.At, nil
+}
+
+// Close releases the split sessions (the engine stays open).
+func (p *Processor) Close() error {
+	var err error
+	if p.enc != nil {
+		err = p.enc.Close()
+	}
+	if p.dec != nil {
+		err = errors.Join(err, p.dec.Close())
+	}
+	return err
+}
+
+// Mode is the mode in use and why (for the log and the report).
+func (p *Processor) Mode() (Mode, string) { return p.mode, p.why }
+
+// Weight is the blending weight in use.
+func (p *Processor) Weight() float64 { return float64(p.weight) }
+
+// Stats returns the counters so far.
+func (p *Processor) Stats() Stats {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	s := p.st
+	if s.blended > 0 {
+		s.Coverage /= float64(s.blended)
+	}
+	return s
+}
+
+// workSize is the size the model runs at (the engine's MaxSide).
+func (p *Processor) workSize(w, h int) (int, int) {
+	ms := p.eng.Options().MaxSide
+	if ms > 0 && max(w, h) > ms {
+		s := float64(ms) / float64(max(w, h))
+		return max(1, int(math.Round(float64(w)*s))), max(1, int(math.Round(float64(h)*s)))
+	}
+	return w, h
+}
+
+// flowGray is the frame's luma halved until its longer side fits
+// FlowMaxSide.
+func (p *Processor) flowGray(in *pipeline.Frame) *Gray {
+	g := GrayOf(in)
+	for max(g.W, g.H) > p.opt.FlowMaxSide && min(g.W, g.H) >= 64 {
+		g = g.Resize(g.W/2, g.H/2)
+	}
+	return g
+}
+
+// Parallel does the per-frame work that needs no other frame.
+func (p *Processor) Parallel(ctx context.Context, in *pipeline.Frame) (any, error) {
+	if err := in.Validate(); err != nil {
+		return nil, err
+	}
+	r := &partial{w: in.W, h: in.H}
+	planes := model.ToPlanes(in)
+	if p.mode == ModeOff {
+		out, err := p.eng.StylizePlanes(ctx, planes, in.W, in.H)
+		r.fresh = out
+		return r, err
+	}
+	r.hist = HistogramOf(in)
+	r.pyr = NewPyramid(p.flowGray(in), p.opt.Flow)
+	if p.mode == ModeOutput {
+		out, err := p.eng.StylizePlanes(ctx, planes, in.W, in.H)
+		r.fresh = out
+		return r, err
+	}
+	r.ww, r.wh = p.workSize(in.W, in.H)
+	r.planes = planes
+	if r.ww != in.W || r.wh != in.H {
+		r.planes = model.ResizePlanes(planes, in.W, in.H, r.ww, r.wh)
+	}
+	if !p.encodeInOrder() {
+		f, err := p.encode(ctx, r.planes, r.ww, r.wh, [2]int{p.conv.Margin, p.conv.Margin})
+		if err != nil {
+			return nil, err
+		}
+		r.feat = &f
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// encodeInOrder reports whether the encoder must wait for the previous
+// frame (pre-blended content, or the grid offset from the motion).
+func (p *Processor) encodeInOrder() bool { return p.opt.PreBlend > 0 || !p.opt.NoAlign }
+
+// padded is the model input size of a w×h picture placed at offset off:
+// reflect-padded by at least the margin on each side and up to the size
+// multiple. At the offset (margin, margin) it is exactly the engine's
+// padding, so a frame after a reset equals the per-frame stylization.
+func (p *Processor) padded(w, h int, off [2]int) (int, int) {
+	m := p.conv.Margin
+	k := max(1, p.conv.SizeMultiple)
+	return (w + off[0] + m + k - 1) / k * k, (h + off[1] + m + k - 1) / k * k
+}
+
+// offset is the padding offset for an accumulated motion phase.
+func (p *Processor) offset(phase [2]float64) [2]int {
+	m := p.conv.Margin
+	k := max(1, p.conv.SizeMultiple)
+	if p.opt.NoAlign || k == 1 {
+		return [2]int{m, m}
+	}
+	var o [2]int
+	for i, v := range phase {
+		r := int(math.Round(v)) % k
+		if r < 0 {
+			r += k
+		}
+		o[i] = m + r
+	}
+	return o
+}
+
+func (p *Processor) encode(ctx context.Context, planes []float32, w, h int, off [2]int) (ort.Tensor, error) {
+	if err := ctx.Err(); err != nil {
+		return ort.Tensor{}, err
+	}
+	pw, ph := p.padded(w, h, off)
+	padded := model.PadReflect(planes, w, h, off[0], off[1], pw, ph)
+	res, err := p.enc.Run([]ort.Tensor{model.ImageTensor(p.conv, padded, pw, ph)})
+	if err != nil {
+		return ort.Tensor{}, fmt.Errorf("temporal: encoder run on %dx%d: %w", pw, ph, err)
+	}
+	f := res[0]
+	if len(f.Shape) != 4 || f.Shape[0] != 1 || f.Shape[2] < 1 || f.Shape[3] < 1 {
+		return ort.Tensor{}, fmt.Errorf("temporal: encoder features have shape %v, want [1 C h w]", f.Shape)
+	}
+	return f, nil
+}
+
+func (p *Processor) decode(ctx context.Context, feat []float32, shape []int64, w, h int, off [2]int) ([]float32, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	pw, ph := p.padded(w, h, off)
+	res, err := p.dec.Run([]ort.Tensor{{Shape: shape, F32: feat}})
+	if err != nil {
+		return nil, fmt.Errorf("temporal: decoder run on %v features: %w", shape, err)
+	}
+	out, ow, oh, err := model.ImagePlanes(p.conv, res[0])
+	if err != nil {
+		return nil, err
+	}
+	if ow < off[0]+w || oh < off[1]+h {
+		out = model.ResizePlanes(out, ow, oh, pw, ph)
+		ow, oh = pw, ph
+	}
+	return model.Crop(out, ow, oh, off[0], off[1], w, h), nil
+}
+
+// Ordered blends the frame with the warped past and returns the output.
+func (p *Processor) Ordered(ctx context.Context, in *pipeline.Frame, part any) (*pipeline.Frame, error) {
+	r, ok := part.(*partial)
+	if !ok || r == nil {
+		return nil, fmt.Errorf("temporal: processor got %T from Parallel, want its own result", part)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	out := pipeline.NewFrame(r.w, r.h)
+	if p.mode == ModeOff {
+		model.FromPlanes(r.fresh, out)
+		p.count(func(s *Stats) { s.Frames++ })
+		return out, nil
+	}
+
+	// Reset or flow to the previous frame.
+	prev := p.prev
+	var bwd *Flow
+	var mask []float32
+	reset := prev == nil || prev.w != r.w || prev.h != r.h
+	cut := false
+	if !reset && prev.hist.Distance(r.hist) > p.opt.CutThreshold {
+		reset, cut = true, true
+	}
+	if !reset {
+		t := time.Now()
+		var err error
+		var fwd *Flow
+		if p.shift != nil {
+			bwd = ShiftFlow(r.pyr.W, r.pyr.H, -p.shift[0], -p.shift[1])
+			fwd = ShiftFlow(r.pyr.W, r.pyr.H, p.shift[0], p.shift[1])
+		} else {
+			if bwd, err = EstimateFlow(r.pyr, prev.pyr); err != nil {
+				return nil, err
+			}
+			if fwd, err = EstimateFlow(prev.pyr, r.pyr); err != nil {
+				return nil, err
+			}
+		}
+		mask = Reliable(bwd, fwd)
+		cov := Coverage(mask)
+		ft := time.Since(t)
+		if cov < p.opt.MinCoverage {
+			reset = true
+			p.count(func(s *Stats) { s.Failures++; s.FlowTime += ft })
+		} else {
+			p.count(func(s *Stats) { s.Coverage += cov; s.blended++; s.FlowTime += ft })
+		}
+	}
+	p.count(func(s *Stats) {
+		s.Frames++
+		if reset {
+			s.Resets++
+		}
+		if cut {
+			s.Cuts++
+		}
+	})
+	next := &state{w: r.w, h: r.h, pyr: r.pyr, hist: r.hist}
+
+	if p.mode == ModeOutput {
+		res := r.fresh
+		if !reset {
+			f := bwd.Resize(r.w, r.h)
+			m := resizeMask(mask, bwd.W, bwd.H, r.w, r.h)
+			res = blend(r.fresh, WarpPlanes(prev.out, 3, f), m, p.weight, 3)
+		}
+		next.out = res
+		model.FromPlanes(res, out)
+		p.prev = next
+		return out, nil
+	}
+
+	// Feature mode.
+	off := [2]int{p.conv.Margin, p.conv.Margin}
+	if !reset {
+		next.phase = prev.phase
+		if !p.opt.NoAlign {
+			g := globalMotion(bwd, mask)
+			next.phase[0] += g[0] * float64(r.ww) / float64(bwd.W)
+			next.phase[1] += g[1] * float64(r.wh) / float64(bwd.H)
+			off = p.offset(next.phase)
+		}
+	}
+	next.off = off
+	if p.encodeInOrder() {
+		content := r.planes
+		if p.opt.PreBlend > 0 {
+			if !reset && prev.content != nil {
+				f := bwd.Resize(r.ww, r.wh)
+				m := resizeMask(mask, bwd.W, bwd.H, r.ww, r.wh)
+				content = blend(r.planes, WarpPlanes(prev.content, 3, f), m, float32(p.opt.PreBlend), 3)
+			}
+			next.content = content
+		}
+		f, err := p.encode(ctx, content, r.ww, r.wh, off)
+		if err != nil {
+			return nil, err
+		}
+		r.feat = &f
+	}
+	feat := r.feat.F32
+	shape := r.feat.Shape
+	c, fh, fw := int(shape[1]), int(shape[2]), int(shape[3])
+	if !reset && len(prev.fshape) == 4 && prev.fshape[1] == shape[1] {
+		ff, fm := p.featureFlow(bwd, mask, r.ww, r.wh, fw, fh, off, prev.off)
+		feat = blend(feat, warpCubic(prev.feat, c, int(prev.fshape[3]), int(prev.fshape[2]), ff), fm, p.weight, c)
+	}
+	next.feat, next.fshape = feat, shape
+	res, err := p.decode(ctx, feat, shape, r.ww, r.wh, off)
+	if err != nil {
+		return nil, err
+	}
+	if r.ww != r.w || r.wh != r.h {
+		res = model.ResizePlanes(res, r.ww, r.wh, r.w, r.h)
+	}
+	o := p.eng.Options()
+	if o.PreserveColors || o.ContentMix > 0 {
+		orig := model.ToPlanes(in)
+		if o.PreserveColors {
+			model.PreserveColors(res, orig, r.w*r.h)
+		}
+		if mix := float32(o.ContentMix); mix > 0 {
+			for i := range res {
+				res[i] = (1-mix)*res[i] + mix*orig[i]
+			}
+		}
+	}
+	model.FromPlanes(res, out)
+	p.prev = next
+	return out, nil
+}
+
+func (p *Processor) count(f func(*Stats)) {
+	p.mu.Lock()
+	f(&p.st)
+	p.mu.Unlock()
+}
+
+// blend returns cur + wt·mask·(past − cur) over c planes of len(mask).
+func blend(cur, past, mask []float32, wt float32, c int) []float32 {
+	n := len(mask)
+	out := make([]float32, len(cur))
+	for ch := 0; ch < c; ch++ {
+		cp, pp, op := cur[ch*n:(ch+1)*n], past[ch*n:(ch+1)*n], out[ch*n:(ch+1)*n]
+		for i, m := range mask {
+			op[i] = cp[i] + wt*m*(pp[i]-cp[i])
+		}
+	}
+	return out
+}
+
+// resizeMask scales a mask from w×h to nw×nh (bilinear or box).
+func resizeMask(mask []float32, w, h, nw, nh int) []float32 {
+	if w == nw && h == nh {
+		return mask
+	}
+	return (&Gray{W: w, H: h, Pix: mask}).Resize(nw, nh).Pix
+}
+
+// featureFlow maps the flow (current → previous, on the flow grid) and its
+// mask onto the feature grid: the features cover the reflect-padded
+// working picture at fw×fh, so feature pixel (i, j) sits at picture
+// coordinate ((j+½)·sx − ½ − margin, …); vectors are divided by the
+// feature stride sx, sy (4 for Johnson-type nets), read off the tensor
+// shape rather than assumed.
+func (p *Processor) featureFlow(bwd *Flow, mask []float32, ww, wh, fw, fh int, off, prevOff [2]int) (*Flow, []float32) {
+	pw, ph := p.padded(ww, wh, off)
+	sx, sy := float32(pw)/float32(fw), float32(ph)/float32(fh)
+	// working picture px → flow grid px
+	kx, ky := float32(bwd.W)/float32(ww), float32(bwd.H)/float32(wh)
+	f := NewFlow(fw, fh)
+	fm := make([]float32, fw*fh)
+	// The padding offsets differ between the frames: a feature pixel's
+	// picture position is padded position − offset in each.
+	dox, doy := float32(off[0]-prevOff[0])/sx, float32(off[1]-prevOff[1])/sy
+	for y := 0; y < fh; y++ {
+		py := (float32(y)+0.5)*sy - 0.5 - float32(off[1])
+		gy := (py+0.5)*ky - 0.5
+		for x := 0; x < fw; x++ {
+			px := (float32(x)+0.5)*sx - 0.5 - float32(off[0])
+			gx := (px+0.5)*kx - 0.5
+			i := y*fw + x
+			f.U[i] = bilinear(bwd.U, bwd.W, bwd.H, gx, gy)/kx/sx - dox
+			f.V[i] = bilinear(bwd.V, bwd.W, bwd.H, gx, gy)/ky/sy - doy
+			fm[i] = bilinear(mask, bwd.W, bwd.H, gx, gy)
+		}
+	}
+	return f, fm
+}
+
+// globalMotion is the median flow over the reliable pixels (every second
+// row and column): the camera's motion, which alignment follows.
+func globalMotion(f *Flow, mask []float32) [2]float64 {
+	var us, vs []float32
+	for y := 0; y < f.H; y += 2 {
+		for x := 0; x < f.W; x += 2 {
+			if i := y*f.W + x; mask[i] > 0.5 {
+				us = append(us, f.U[i])
+				vs = append(vs, f.V[i])
+			}
+		}
+	}
+	if len(us) == 0 {
+		return [2]float64{}
+	}
+	slices.Sort(us)
+	slices.Sort(vs)
+	return [2]float64{float64(us[len(us)/2]), float64(vs[len(vs)/2])}
+}

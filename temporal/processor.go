@@ -179,8 +179,8 @@ type state struct {
 	hist    Histogram
 	feat    []float32 // blended features [C, fh, fw] (feature mode)
 	fshape  []int64
-	out     []float32 // blended output planes (output mode)
-	content []float32 // the content the encoder saw (pre-blend)
+	out     []float32  // blended output planes (output mode)
+	content []float32  // the content the encoder saw (pre-blend)
 	phase   [2]float64 // accumulated global motion in working px (alignment)
 	off     [2]int     // padding offset the features were computed with
 }

@@ -11,24 +11,9 @@ import (
 )
 
 // ImageExecutor runs image jobs like `stylize image`, with engines from
-// its Engines (shared by the job's items and by jobs with the same model
-// options). Close releases them.
+// its Engines. Close releases them.
 type ImageExecutor struct {
 	Engines *Engines // nil: its own
-}
-
-// Engines opens one model engine per distinct set of model options, on
-// first use, and shares it: executors of every kind can use one Engines so
-// a batch loads each model once. Safe for concurrent use.
-type Engines struct {
-	mu      sync.Mutex
-	engines map[string]*engineOnce
-}
-
-type engineOnce struct {
-	once sync.Once
-	eng  *model.Engine
-	err  error
 }
 
 // Check validates the model options of an image job (no file is touched
@@ -45,10 +30,11 @@ func (x *ImageExecutor) Run(ctx context.Context, t Task) error {
 	if x.Engines == nil {
 		x.Engines = &Engines{}
 	}
-	eng, err := x.Engines.Get(ctx, t.Job.ModelOptions())
+	eng, release, err := x.Engines.Acquire(ctx, t.Job.ModelOptions())
 	if err != nil {
 		return err
 	}
+	defer release()
 	q := 0 // imageio's default JPEG quality
 	if t.Job.Quality != nil {
 		q = *t.Job.Quality
@@ -64,27 +50,66 @@ func (x *ImageExecutor) Close() error {
 	return x.Engines.Close()
 }
 
-// Get returns the engine for the options, opening it the first time.
-func (x *Engines) Get(ctx context.Context, o model.Options) (*model.Engine, error) {
-	key, err := json.Marshal(o)
-	if err != nil {
-		return nil, fmt.Errorf("model options: %w", err)
-	}
-	x.mu.Lock()
-	if x.engines == nil {
-		x.engines = map[string]*engineOnce{}
-	}
-	e := x.engines[string(key)]
-	if e == nil {
-		e = &engineOnce{}
-		x.engines[string(key)] = e
-	}
-	x.mu.Unlock()
-	e.once.Do(func() { e.eng, e.err = model.Open(ctx, o) })
-	return e.eng, e.err
+// Engines opens model engines on demand, one per distinct set of model
+// options, and shares them: the items of a job (and jobs with the same
+// options, and executors of every kind given the same Engines) reuse one
+// engine instead of loading the model again. An engine nobody holds stays
+// open until a different one is opened, then it is closed: a batch of
+// many models holds one or two sessions (and their memory), not one per
+// model. Safe for concurrent use.
+type Engines struct {
+	mu      sync.Mutex
+	engines map[string]*engineEntry
 }
 
-// Close closes the engines opened.
+type engineEntry struct {
+	once  sync.Once
+	eng   *model.Engine
+	err   error
+	users int // Acquire calls not yet released
+}
+
+// Acquire returns the engine for the options, opening it the first time;
+// call release when done with it.
+func (x *Engines) Acquire(ctx context.Context, o model.Options) (eng *model.Engine, release func(), err error) {
+	b, err := json.Marshal(o)
+	if err != nil {
+		return nil, nil, fmt.Errorf("model options: %w", err)
+	}
+	key := string(b)
+	x.mu.Lock()
+	if x.engines == nil {
+		x.engines = map[string]*engineEntry{}
+	}
+	e := x.engines[key]
+	if e == nil {
+		for k, idle := range x.engines { // make room: close the engines nobody holds
+			if idle.users == 0 {
+				if idle.eng != nil {
+					idle.eng.Close()
+				}
+				delete(x.engines, k)
+			}
+		}
+		e = &engineEntry{}
+		x.engines[key] = e
+	}
+	e.users++
+	x.mu.Unlock()
+	release = func() {
+		x.mu.Lock()
+		e.users--
+		x.mu.Unlock()
+	}
+	e.once.Do(func() { e.eng, e.err = model.Open(ctx, o) })
+	if e.err != nil {
+		release()
+		return nil, nil, e.err
+	}
+	return e.eng, release, nil
+}
+
+// Close closes every engine; none may be in use.
 func (x *Engines) Close() error {
 	x.mu.Lock()
 	defer x.mu.Unlock()

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stylize/stylize/pipeline/model"
 	"github.com/stylize/stylize/pipeline/testenv"
 )
 
@@ -342,5 +343,45 @@ func TestSkipFromAnotherFolder(t *testing.T) {
 		if rep.Jobs[0].Status != want {
 			t.Errorf("run %d from %s: %s, want %s", i, c.cwd, rep.Jobs[0].Status, want)
 		}
+	}
+}
+
+// TestEngines: engines are shared while in use and an idle one is closed
+// when a different one is opened, so a many-model batch holds few.
+func TestEngines(t *testing.T) {
+	testenv.ORT(t)
+	ctx := context.Background()
+	var es Engines
+	defer es.Close()
+	a := model.Options{Model: "builtin:identity"}
+	b := model.Options{Model: "builtin:ink"}
+	ea, relA, err := es.Acquire(ctx, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ea2, relA2, _ := es.Acquire(ctx, a)
+	if ea2 != ea {
+		t.Errorf("same options, two engines")
+	}
+	relA2()
+	_, relB, err := es.Acquire(ctx, b) // a is held: both stay open
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(es.engines); n != 2 {
+		t.Errorf("%d engines open, want 2 (both in use)", n)
+	}
+	relA()
+	relB()
+	_, relC, err := es.Acquire(ctx, model.Options{Model: "builtin:ink", PreserveColors: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	relC()
+	if n := len(es.engines); n != 1 {
+		t.Errorf("%d engines open after opening a third with the others idle, want 1", n)
+	}
+	if _, _, err := es.Acquire(ctx, model.Options{Model: "builtin:nope"}); err == nil {
+		t.Errorf("unknown model: no error")
 	}
 }

@@ -101,10 +101,11 @@ func (x *videoExecutor) Run(ctx context.Context, t configs.Task) error {
 	if len(errs) > 0 {
 		return errs[0]
 	}
-	eng, err := x.engines.Get(ctx, t.Job.ModelOptions())
+	eng, release, err := x.engines.Acquire(ctx, t.Job.ModelOptions())
 	if err != nil {
 		return err
 	}
+	defer release()
 	vo.Engine, vo.Quiet, vo.Progress = eng, t.Progress.Quiet, t.Progress.W
 	mode, err := x.temporal(t.Job)
 	if err != nil {

@@ -102,10 +102,11 @@ func (x *tilesExecutor) Run(ctx context.Context, t configs.Task) error {
 	// The metatile margin is the context; the model pads only to its size
 	// multiple (as `stylize tiles` does).
 	mo.Conventions.Margin, mo.Conventions.MarginSet = 0, true
-	eng, err := x.engines.Get(ctx, mo)
+	eng, release, err := x.engines.Acquire(ctx, mo)
 	if err != nil {
 		return err
 	}
+	defer release()
 	_, err = tiles.Run(ctx, eng, o)
 	return err
 }

@@ -51,11 +51,13 @@ test: deps vet
 bench: deps
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./...
 
-# The main job: stylize the sample picture with the built-in style.
+# The main job: a picture, a short clip and a small tile pyramid, all with the
+# built-in style, through the batch file configs/demo.yaml. Inputs are made
+# locally (ffmpeg lavfi clip, tiles cut from the sample picture).
 demo: deps build
-	@mkdir -p out
-	bin/stylize image -o out/demo-ink.png cmd/stylize/testdata/sample.jpg
-	@echo "demo outputs are in $(CURDIR)/out/: demo-ink.png"
+	bin/stylize demo-inputs out/demo-inputs
+	bin/stylize run configs/demo.yaml
+	@echo "demo outputs are in $(CURDIR)/out/demo/: picture-ink.png, clip-ink.mp4, tiles-ink/ (XYZ z2-3), report.json"
 
 clean:
 	rm -rf bin out

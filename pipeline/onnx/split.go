@@ -38,16 +38,23 @@ var upsamplers = map[string]bool{"ConvTranspose": true, "Resize": true, "Upsampl
 func SplitFeatures(m *Model) (*Split, error) {
 	g := m.Proto.GetGraph()
 	ins := m.Inputs()
-	if len(ins) != 1 {
-		return nil, fmt.Errorf("model %s: %d graph inputs, want one image: %w", m.Name, len(ins), ErrNotSplittable)
+	if len(ins) == 0 {
+		return nil, fmt.Errorf("model %s: no graph input: %w", m.Name, ErrNotSplittable)
 	}
 	nodes := g.GetNode()
 
 	// Constant values: initializers, Constant nodes and everything computed
-	// from constants only.
+	// from constants only. Graph inputs after the first (the image) are
+	// side inputs, such as normalisation statistics: like constants, each
+	// half that reads one gets it as an input of its own.
 	isConst := map[string]bool{"": true}
 	for _, t := range g.GetInitializer() {
 		isConst[t.GetName()] = true
+	}
+	isSide := map[string]bool{}
+	for _, v := range ins[1:] {
+		isConst[v.Name] = true
+		isSide[v.Name] = true
 	}
 	constNode := make([]bool, len(nodes))
 	for i, n := range nodes {
@@ -201,8 +208,26 @@ func SplitFeatures(m *Model) (*Split, error) {
 			imgIn = vi
 		}
 	}
-	enc := subModel(m, "encoder", encNodes, []*onnxpb.ValueInfoProto{imgIn}, []*onnxpb.ValueInfoProto{featVI})
-	dec := subModel(m, "decoder", decNodes, []*onnxpb.ValueInfoProto{featVI}, g.GetOutput())
+	// Side inputs go to the halves that read them, after the main input.
+	sides := func(nodes []*onnxpb.NodeProto) []*onnxpb.ValueInfoProto {
+		reads := map[string]bool{}
+		for _, n := range nodes {
+			for _, in := range n.GetInput() {
+				reads[in] = true
+			}
+		}
+		var vs []*onnxpb.ValueInfoProto
+		for _, vi := range g.GetInput() {
+			if isSide[vi.GetName()] && reads[vi.GetName()] {
+				vs = append(vs, vi)
+			}
+		}
+		return vs
+	}
+	// All graph outputs come from the decoder: one produced before the cut
+	// would have been a second live tensor there.
+	enc := subModel(m, "encoder", encNodes, append([]*onnxpb.ValueInfoProto{imgIn}, sides(encNodes)...), []*onnxpb.ValueInfoProto{featVI})
+	dec := subModel(m, "decoder", decNodes, append([]*onnxpb.ValueInfoProto{featVI}, sides(decNodes)...), g.GetOutput())
 	return &Split{Encoder: enc, Decoder: dec, Features: featName,
 		At: fmt.Sprintf("%s output %q before %s", nodes[dyn[cut]].GetOpType(), at, nodes[dyn[up]].GetOpType())}, nil
 }

@@ -107,3 +107,64 @@ func TestSplitFeatures(t *testing.T) {
 		}
 	})
 }
+
+// The apply variant of the statistics rewrite splits too: each half takes
+// the statistics of its own layers as side inputs.
+func TestSplitFeaturesSideInputs(t *testing.T) {
+	m, err := onnx.Load(testenv.Model(t, "la_muse"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	testenv.ORT(t)
+	apply, measure, layers, err := onnx.SplitInstanceNorm(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp, err := onnx.SplitFeatures(apply)
+	if err != nil {
+		t.Fatal(err)
+	}
+	encIn, decIn := sp.Encoder.Inputs(), sp.Decoder.Inputs()
+	if len(encIn)+len(decIn) != 2+2*len(layers) || encIn[0].Name != "input" || decIn[0].Name != sp.Features {
+		t.Fatalf("encoder inputs %d (first %s), decoder %d (first %s), want 2+2·%d with image and features first",
+			len(encIn), encIn[0].Name, len(decIn), decIn[0].Name, len(layers))
+	}
+	const w, h = 40, 32
+	rng := rand.New(rand.NewPCG(3, 4))
+	in := make([]float32, 3*w*h)
+	for i := range in {
+		in[i] = 255 * float32(rng.Float64())
+	}
+	img := ort.Tensor{Shape: []int64{1, 3, h, w}, F32: in}
+	ms := session(t, measure)
+	res, err := ms.Run([]ort.Tensor{img})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stats := map[string]ort.Tensor{}
+	for i, name := range ms.Outputs {
+		stats[name] = res[i]
+	}
+	feed := func(vs []onnx.Value, first ort.Tensor) []ort.Tensor {
+		ts := []ort.Tensor{first}
+		for _, v := range vs[1:] {
+			ts = append(ts, stats[v.Name])
+		}
+		return ts
+	}
+	feat, err := session(t, sp.Encoder).Run(feed(encIn, img))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := session(t, sp.Decoder).Run(feed(decIn, feat[0]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var worst float64
+	for i, v := range out[0].F32 {
+		worst = math.Max(worst, math.Abs(float64(v-res[0].F32[i])))
+	}
+	if worst > 1e-2 {
+		t.Errorf("split apply graph with measured statistics differs from the model by up to %g", worst)
+	}
+}

@@ -85,6 +85,12 @@ type Options struct {
 	// pixels, which warp without resampling loss. Alignment runs the
 	// encoder in Ordered.
 	NoAlign bool
+	// StatsEMA smooths the InstanceNormalization statistics over time
+	// (feature mode): each layer normalises with this share of the
+	// previous frames' mean and variance (an exponential moving average,
+	// reset at cuts) and the rest from the frame's own. 0 = off. Costs one
+	// more model run per frame (the statistics are measured first).
+	StatsEMA float64
 	// Flow tunes the flow estimator.
 	Flow FlowOptions
 }
@@ -129,6 +135,9 @@ func (o Options) Validate() error {
 	if o.MinCoverage < 0 || o.MinCoverage > 1 {
 		return fmt.Errorf("temporal min coverage %g: want 0..1", o.MinCoverage)
 	}
+	if o.StatsEMA < 0 || o.StatsEMA >= 1 || math.IsNaN(o.StatsEMA) {
+		return fmt.Errorf("temporal statistics EMA %g: want 0 (off) up to below 1", o.StatsEMA)
+	}
 	if o.FlowMaxSide < 0 || (o.FlowMaxSide > 0 && o.FlowMaxSide < 32) {
 		return fmt.Errorf("temporal flow max side %d: want 0 (default) or at least 32", o.FlowMaxSide)
 	}
@@ -152,6 +161,10 @@ type Processor struct {
 	passes int
 
 	enc, dec *ort.Session // feature mode
+	// statistics EMA: the measuring graph and the statistics inputs of
+	// each half, in session order
+	measure          *ort.Session
+	encSide, decSide []string
 
 	// shift, when set (tests), replaces the estimated flow by a known
 	// translation of the content per frame.
@@ -179,10 +192,11 @@ type state struct {
 	hist    Histogram
 	feat    []float32 // blended features [C, fh, fw] (feature mode)
 	fshape  []int64
-	out     []float32  // blended output planes (output mode)
-	content []float32  // the content the encoder saw (pre-blend)
-	phase   [2]float64 // accumulated global motion in working px (alignment)
-	off     [2]int     // padding offset the features were computed with
+	out     []float32             // blended output planes (output mode)
+	content []float32             // the content the encoder saw (pre-blend)
+	stats   map[string]ort.Tensor // smoothed normalisation statistics (EMA)
+	phase   [2]float64            // accumulated global motion in working px (alignment)
+	off     [2]int                // padding offset the features were computed with
 }
 
 // partial is what Parallel hands to Ordered.
@@ -192,8 +206,9 @@ type partial struct {
 	ww, wh int       // working size (MaxSide)
 	pyr    *Pyramid
 	hist   Histogram
-	feat   *ort.Tensor // encoder output (feature mode without pre-blend)
-	fresh  []float32   // per-frame stylization at full size (output/off modes)
+	feat   *ort.Tensor           // encoder output (feature mode without pre-blend)
+	fresh  []float32             // per-frame stylization at full size (output/off modes)
+	stats  map[string]ort.Tensor // measured normalisation statistics (EMA)
 }
 
 // NewProcessor prepares temporal processing with eng's model. In auto
@@ -242,25 +257,49 @@ func (p *Processor) openSplit() (string, error) {
 	if p.passes > 1 {
 		return "", fmt.Errorf("%d passes: %w", p.passes, errCannotSplit)
 	}
-	sp, err := onnx.SplitFeatures(p.eng.Model)
+	base := p.eng.Model
+	var measure *onnx.Model
+	if p.opt.StatsEMA > 0 {
+		apply, meas, _, err := onnx.SplitInstanceNorm(base)
+		if err != nil {
+			return "", err
+		}
+		base, measure = apply, meas
+	}
+	sp, err := onnx.SplitFeatures(base)
 	if err != nil {
 		return "", err
 	}
 	dev, _ := ort.ParseDevice(p.eng.Device())
 	so := ort.SessionOptions{Device: dev, Threads: p.eng.Options().Threads}
-	open := func(m *onnx.Model, in, out string) (*ort.Session, error) {
+	names := func(vs []onnx.Value) []string {
+		var ns []string
+		for _, v := range vs {
+			ns = append(ns, v.Name)
+		}
+		return ns
+	}
+	open := func(m *onnx.Model, ins, outs []string) (*ort.Session, error) {
 		b, err := m.Marshal()
 		if err != nil {
 			return nil, err
 		}
-		return ort.NewSession(m.Name, b, []string{in}, []string{out}, so)
+		return ort.NewSession(m.Name, b, ins, outs, so)
 	}
-	if p.enc, err = open(sp.Encoder, p.conv.InputName, sp.Features); err != nil {
+	p.encSide = names(sp.Encoder.Inputs())[1:]
+	p.decSide = names(sp.Decoder.Inputs())[1:]
+	if p.enc, err = open(sp.Encoder, append([]string{p.conv.InputName}, p.encSide...), []string{sp.Features}); err != nil {
 		return "", err
 	}
-	if p.dec, err = open(sp.Decoder, sp.Features, p.conv.OutputName); err != nil {
-		p.enc.Close()
+	if p.dec, err = open(sp.Decoder, append([]string{sp.Features}, p.decSide...), []string{p.conv.OutputName}); err != nil {
+		p.Close()
 		return "", err
+	}
+	if measure != nil {
+		if p.measure, err = open(measure, []string{p.conv.InputName}, names(measure.Outputs())); err != nil {
+			p.Close()
+			return "", err
+		}
 	}
 	return sp.At, nil
 }
@@ -273,6 +312,9 @@ func (p *Processor) Close() error {
 	}
 	if p.dec != nil {
 		err = errors.Join(err, p.dec.Close())
+	}
+	if p.measure != nil {
+		err = errors.Join(err, p.measure.Close())
 	}
 	return err
 }
@@ -338,8 +380,15 @@ func (p *Processor) Parallel(ctx context.Context, in *pipeline.Frame) (any, erro
 	if r.ww != in.W || r.wh != in.H {
 		r.planes = model.ResizePlanes(planes, in.W, in.H, r.ww, r.wh)
 	}
+	if p.measure != nil {
+		st, err := p.measureStats(ctx, r.planes, r.ww, r.wh)
+		if err != nil {
+			return nil, err
+		}
+		r.stats = st
+	}
 	if !p.encodeInOrder() {
-		f, err := p.encode(ctx, r.planes, r.ww, r.wh, [2]int{p.conv.Margin, p.conv.Margin})
+		f, err := p.encode(ctx, r.planes, r.ww, r.wh, [2]int{p.conv.Margin, p.conv.Margin}, nil)
 		if err != nil {
 			return nil, err
 		}
@@ -353,7 +402,9 @@ func (p *Processor) Parallel(ctx context.Context, in *pipeline.Frame) (any, erro
 
 // encodeInOrder reports whether the encoder must wait for the previous
 // frame (pre-blended content, or the grid offset from the motion).
-func (p *Processor) encodeInOrder() bool { return p.opt.PreBlend > 0 || !p.opt.NoAlign }
+func (p *Processor) encodeInOrder() bool {
+	return p.opt.PreBlend > 0 || !p.opt.NoAlign || p.measure != nil
+}
 
 // padded is the model input size of a w×h picture placed at offset off:
 // reflect-padded by at least the margin on each side and up to the size
@@ -383,13 +434,50 @@ func (p *Processor) offset(phase [2]float64) [2]int {
 	return o
 }
 
-func (p *Processor) encode(ctx context.Context, planes []float32, w, h int, off [2]int) (ort.Tensor, error) {
+// measureStats runs the measuring graph on the frame as the engine pads
+// it and returns the normalisation statistics by input name.
+func (p *Processor) measureStats(ctx context.Context, planes []float32, w, h int) (map[string]ort.Tensor, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	m := p.conv.Margin
+	pw, ph := p.padded(w, h, [2]int{m, m})
+	padded := model.PadReflect(planes, w, h, m, m, pw, ph)
+	res, err := p.measure.Run([]ort.Tensor{model.ImageTensor(p.conv, padded, pw, ph)})
+	if err != nil {
+		return nil, fmt.Errorf("temporal: statistics run on %dx%d: %w", pw, ph, err)
+	}
+	st := map[string]ort.Tensor{}
+	for i, name := range p.measure.Outputs[1:] {
+		st[name] = res[i+1]
+	}
+	return st, nil
+}
+
+// side lists the statistics tensors a half reads, in its input order.
+func side(names []string, stats map[string]ort.Tensor) ([]ort.Tensor, error) {
+	ts := make([]ort.Tensor, 0, len(names))
+	for _, n := range names {
+		t, ok := stats[n]
+		if !ok {
+			return nil, fmt.Errorf("temporal: no statistics for %s", n)
+		}
+		ts = append(ts, t)
+	}
+	return ts, nil
+}
+
+func (p *Processor) encode(ctx context.Context, planes []float32, w, h int, off [2]int, stats map[string]ort.Tensor) (ort.Tensor, error) {
 	if err := ctx.Err(); err != nil {
 		return ort.Tensor{}, err
 	}
 	pw, ph := p.padded(w, h, off)
 	padded := model.PadReflect(planes, w, h, off[0], off[1], pw, ph)
-	res, err := p.enc.Run([]ort.Tensor{model.ImageTensor(p.conv, padded, pw, ph)})
+	extra, err := side(p.encSide, stats)
+	if err != nil {
+		return ort.Tensor{}, err
+	}
+	res, err := p.enc.Run(append([]ort.Tensor{model.ImageTensor(p.conv, padded, pw, ph)}, extra...))
 	if err != nil {
 		return ort.Tensor{}, fmt.Errorf("temporal: encoder run on %dx%d: %w", pw, ph, err)
 	}
@@ -400,12 +488,16 @@ func (p *Processor) encode(ctx context.Context, planes []float32, w, h int, off 
 	return f, nil
 }
 
-func (p *Processor) decode(ctx context.Context, feat []float32, shape []int64, w, h int, off [2]int) ([]float32, error) {
+func (p *Processor) decode(ctx context.Context, feat []float32, shape []int64, w, h int, off [2]int, stats map[string]ort.Tensor) ([]float32, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	pw, ph := p.padded(w, h, off)
-	res, err := p.dec.Run([]ort.Tensor{{Shape: shape, F32: feat}})
+	extra, err := side(p.decSide, stats)
+	if err != nil {
+		return nil, err
+	}
+	res, err := p.dec.Run(append([]ort.Tensor{{Shape: shape, F32: feat}}, extra...))
 	if err != nil {
 		return nil, fmt.Errorf("temporal: decoder run on %v features: %w", shape, err)
 	}
@@ -506,6 +598,12 @@ func (p *Processor) Ordered(ctx context.Context, in *pipeline.Frame, part any) (
 		}
 	}
 	next.off = off
+	if p.measure != nil {
+		next.stats = r.stats
+		if !reset && prev.stats != nil {
+			next.stats = emaStats(prev.stats, r.stats, float32(p.opt.StatsEMA))
+		}
+	}
 	if p.encodeInOrder() {
 		content := r.planes
 		if p.opt.PreBlend > 0 {
@@ -516,7 +614,7 @@ func (p *Processor) Ordered(ctx context.Context, in *pipeline.Frame, part any) (
 			}
 			next.content = content
 		}
-		f, err := p.encode(ctx, content, r.ww, r.wh, off)
+		f, err := p.encode(ctx, content, r.ww, r.wh, off, next.stats)
 		if err != nil {
 			return nil, err
 		}
@@ -530,7 +628,7 @@ func (p *Processor) Ordered(ctx context.Context, in *pipeline.Frame, part any) (
 		feat = blend(feat, warpCubic(prev.feat, c, int(prev.fshape[3]), int(prev.fshape[2]), ff), fm, p.weight, c)
 	}
 	next.feat, next.fshape = feat, shape
-	res, err := p.decode(ctx, feat, shape, r.ww, r.wh, off)
+	res, err := p.decode(ctx, feat, shape, r.ww, r.wh, off, next.stats)
 	if err != nil {
 		return nil, err
 	}
@@ -630,4 +728,22 @@ func globalMotion(f *Flow, mask []float32) [2]float64 {
 	slices.Sort(us)
 	slices.Sort(vs)
 	return [2]float64{float64(us[len(us)/2]), float64(vs[len(vs)/2])}
+}
+
+// emaStats is a·prev + (1−a)·cur for every statistics tensor.
+func emaStats(prev, cur map[string]ort.Tensor, a float32) map[string]ort.Tensor {
+	out := make(map[string]ort.Tensor, len(cur))
+	for k, c := range cur {
+		pv, ok := prev[k]
+		if !ok || len(pv.F32) != len(c.F32) {
+			out[k] = c
+			continue
+		}
+		v := make([]float32, len(c.F32))
+		for i := range v {
+			v[i] = a*pv.F32[i] + (1-a)*c.F32[i]
+		}
+		out[k] = ort.Tensor{Shape: c.Shape, F32: v}
+	}
+	return out
 }

@@ -221,3 +221,26 @@ func TestProcessorFallback(t *testing.T) {
 	frames := pan(shrink(photo(t, "stata.jpg"), 4), 64, 48, 3, 10, 10, 1, 0, 4, 1)
 	process(t, p, frames)
 }
+
+func TestProcessorStatsEMA(t *testing.T) {
+	eng := openEngine(t, "la_muse")
+	p := newProcessor(t, eng, Options{StatsEMA: 0.8})
+	if m, why := p.Mode(); m != ModeFeature || p.measure == nil {
+		t.Fatalf("mode %s (%s), measuring graph %v: want feature blending with statistics", m, why, p.measure != nil)
+	}
+	frames := pan(shrink(photo(t, "stata.jpg"), 4), 96, 64, 4, 20, 20, 2, 0, 6, 1)
+	out := process(t, p, frames)
+	want, err := eng.Stylize(context.Background(), frames[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := MeanAbsDiff(out[0], want); d > 0.5 {
+		t.Errorf("first frame (own statistics) differs from per-frame by %.3f, want ≤ 0.5", d)
+	}
+	pf := measure(t, frames, process(t, newProcessor(t, eng, Options{Mode: ModeOff}), frames), -2, 0)
+	tf := measure(t, frames, out, -2, 0)
+	t.Logf("E_warp per-frame %.5f, with statistics EMA %.5f", pf.ewarp, tf.ewarp)
+	if tf.ewarp >= pf.ewarp {
+		t.Errorf("E_warp %.5f with EMA, per-frame %.5f: want less flicker", tf.ewarp, pf.ewarp)
+	}
+}

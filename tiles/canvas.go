@@ -157,12 +157,6 @@ func (g *grid) planes(crop int) ([]float32, int, int, bool) {
 	}
 	x0, x1 := minC*g.t, (maxC+1)*g.t
 	y0, y1 := minR*g.t, (maxR+1)*g.t
-	// Source cell of each cell: itself, a mirror into the data rectangle,
-	// or a mirrored neighbour for holes.
-	type src struct {
-		cell         *raster
-		flipX, flipY bool
-	}
 	pick := func(c, r int) *raster {
 		if c < 0 || r < 0 || c >= g.cols || r >= g.rows {
 			return nil
@@ -172,33 +166,46 @@ func (g *grid) planes(crop int) ([]float32, int, int, bool) {
 	w, h := gw-2*crop, gh-2*crop
 	out := make([]float32, 3*w*h)
 	hw := w * h
+	// Per column and row: the grid pixel it mirrors (computed once).
+	xs := make([]int, w)
+	for x := range xs {
+		xs[x] = reflectIn(x+crop, x0, x1)
+	}
 	for y := 0; y < h; y++ {
 		gy := reflectIn(y+crop, y0, y1)
 		r := gy / g.t
-		for x := 0; x < w; x++ {
-			gx := reflectIn(x+crop, x0, x1)
+		for x := 0; x < w; {
+			gx := xs[x]
 			c := gx / g.t
-			px, py := gx%g.t, gy%g.t
+			py := gy % g.t
 			cell := pick(c, r)
+			flip := false
 			if cell == nil { // a hole inside the data: mirror a neighbour
 				switch {
 				case pick(c-1, r) != nil:
-					cell, px = pick(c-1, r), g.t-1-px
+					cell, flip = pick(c-1, r), true
 				case pick(c+1, r) != nil:
-					cell, px = pick(c+1, r), g.t-1-px
+					cell, flip = pick(c+1, r), true
 				case pick(c, r-1) != nil:
 					cell, py = pick(c, r-1), g.t-1-py
 				case pick(c, r+1) != nil:
 					cell, py = pick(c, r+1), g.t-1-py
-				default:
-					o := y*w + x
+				}
+			}
+			// Run of output pixels that stay in this cell.
+			for ; x < w && xs[x]/g.t == c; x++ {
+				o := y*w + x
+				if cell == nil {
 					out[o], out[hw+o], out[2*hw+o] = 128, 128, 128
 					continue
 				}
+				px := xs[x] % g.t
+				if flip {
+					px = g.t - 1 - px
+				}
+				i := 3 * (py*g.t + px)
+				out[o], out[hw+o], out[2*hw+o] = float32(cell.rgb[i]), float32(cell.rgb[i+1]), float32(cell.rgb[i+2])
 			}
-			i := 3 * (py*g.t + px)
-			o := y*w + x
-			out[o], out[hw+o], out[2*hw+o] = float32(cell.rgb[i]), float32(cell.rgb[i+1]), float32(cell.rgb[i+2])
 		}
 	}
 	return out, w, h, true

@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"sort"
 	"sync"
 	"time"
 
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/maptile"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/stylize/stylize/pipeline"
 	"github.com/stylize/stylize/pipeline/model"
@@ -532,16 +534,26 @@ func (r *runner) zoom(ctx context.Context, z maptile.Zoom, want []maptile.Tile) 
 		return j, nil
 	}
 	sinkFn := func(ctx context.Context, j *metaJob) error {
-		batch := make([]Encoded, 0, len(j.core))
-		for _, c := range j.core {
-			px := j.margin + int(c.t.X-j.x0)*r.t
-			py := j.margin + int(c.t.Y-j.y0)*r.t
-			rgb := cutRGB(j.stylized, j.w, j.h, px, py, r.t)
-			b, err := encodeTile(r.o.Format, r.o.Quality, r.t, r.t, rgb, c.alpha)
-			if err != nil {
-				return fmt.Errorf("tile %s: %w", TileString(c.t), err)
-			}
-			batch = append(batch, Encoded{Tile: c.t, Data: b})
+		// Cut and encode the tiles in parallel: PNG encoding is the costliest
+		// step after the model, and the model waits for no one here.
+		batch := make([]Encoded, len(j.core))
+		var g errgroup.Group
+		g.SetLimit(runtime.GOMAXPROCS(0))
+		for i, c := range j.core {
+			g.Go(func() error {
+				px := j.margin + int(c.t.X-j.x0)*r.t
+				py := j.margin + int(c.t.Y-j.y0)*r.t
+				rgb := cutRGB(j.stylized, j.w, j.h, px, py, r.t)
+				b, err := encodeTile(r.o.Format, r.o.Quality, r.t, r.t, rgb, c.alpha)
+				if err != nil {
+					return fmt.Errorf("tile %s: %w", TileString(c.t), err)
+				}
+				batch[i] = Encoded{Tile: c.t, Data: b}
+				return nil
+			})
+		}
+		if err := g.Wait(); err != nil {
+			return err
 		}
 		if err := r.sink.Write(batch); err != nil {
 			return err

@@ -130,11 +130,16 @@ func (s *stylizer) Measure(ctx context.Context, p []float32, w, h int) (Stats, e
 // Stylize stylizes a canvas, with the given statistics when shared (nil:
 // the model's own per-window statistics).
 func (s *stylizer) Stylize(ctx context.Context, p []float32, w, h int, st Stats) ([]float32, error) {
+	opt := s.eng.Options()
+	net := s.apply
 	if st == nil || !s.shared() {
-		return s.eng.StylizePlanes(ctx, p, w, h)
+		if opt.Passes > 1 || opt.MaxSide > 0 || s.eng.Conv.FixedW > 0 || s.eng.Conv.Margin > 0 {
+			return s.eng.StylizePlanes(ctx, p, w, h)
+		}
+		net, st = s.eng.Net(), nil // one pass over the canvas: no copies beyond the size multiple
 	}
 	pp, pw, ph := s.padded(p, w, h)
-	out, ow, oh, _, err := s.timed(ctx, s.apply, pp, pw, ph, st)
+	out, ow, oh, _, err := s.timed(ctx, net, pp, pw, ph, st)
 	if err != nil {
 		return nil, err
 	}
@@ -144,7 +149,6 @@ func (s *stylizer) Stylize(ctx context.Context, p []float32, w, h int, st Stats)
 	if pw != w || ph != h {
 		out = model.Crop(out, pw, ph, 0, 0, w, h)
 	}
-	opt := s.eng.Options()
 	hw := w * h
 	if opt.PreserveColors {
 		for i := 0; i < hw; i++ {

@@ -1,0 +1,206 @@
+package tiles
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/paulmach/orb/maptile"
+
+	"github.com/stylize/stylize/pipeline/testenv"
+)
+
+// TestFigures measures the figures of the tiles note (seam ratios, closeness
+// to stylizing the whole region, speed). It takes many CPU minutes, so it
+// runs only with STYLIZE_FIGURES=1; STYLIZE_FIGURES_MODELS picks the models
+// (default la_muse,udnie) and the lines are also appended to
+// $STYLIZE_FIGURES_OUT when set.
+//
+//	STYLIZE_FIGURES=1 go test ./tiles -run TestFigures -v -timeout 60m
+func TestFigures(t *testing.T) {
+	if os.Getenv("STYLIZE_FIGURES") == "" {
+		t.Skip("set STYLIZE_FIGURES=1 to measure the figures (slow)")
+	}
+	var out *os.File
+	if p := os.Getenv("STYLIZE_FIGURES_OUT"); p != "" {
+		f, err := os.OpenFile(p, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		out = f
+	}
+	say := func(format string, a ...any) {
+		s := fmt.Sprintf(format, a...)
+		t.Log(s)
+		if out != nil {
+			fmt.Fprintln(out, s)
+		}
+	}
+	ctx := context.Background()
+	models := []string{"la_muse", "udnie"}
+	if m := os.Getenv("STYLIZE_FIGURES_MODELS"); m != "" {
+		models = strings.Split(m, ",")
+	}
+	sets := []struct {
+		name   string
+		path   string
+		z0, z1 maptile.Zoom
+	}{
+		{"Berlin", "tiles/berlin.mbtiles", 10, 13},
+		{"Anholt", "tiles/anholt_osmbright", 12, 14},
+	}
+	if os.Getenv("STYLIZE_FIGURES_SPEED") != "" {
+		speed(t, say)
+	}
+	for _, mname := range models {
+		eng := openEngine(t, testenv.Model(t, mname))
+		for _, set := range sets {
+			src := testenv.SharedFile(t, set.path)
+			run := func(label string, o Options) (string, *Report) {
+				o.Source, o.Output, o.MinZoom, o.MaxZoom, o.Quiet = src, filepath.Join(t.TempDir(), label), set.z0, set.z1, true
+				rep, err := Run(ctx, eng, o)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return o.Output, rep
+			}
+			tiled, rep := run("tiled", Options{})
+			naive, nrep := run("naive", Options{Metatile: 1, Margin: -1, Stats: StatsWindow})
+			say("%s %s z%d-%d: tiled (metatile %d, margin %d px, shared stats): %d tiles, %d metatiles, wall %.1f s, Σ inference %.1f s (%d runs, %.1f MP) → wall/inference %.3f; naive per tile: wall %.1f s, Σ inference %.1f s",
+				mname, set.name, set.z0, set.z1, rep.Metatile, rep.Margin, rep.TilesWritten, rep.Metatiles, rep.Seconds, rep.InferenceSeconds,
+				rep.InferenceRuns, float64(rep.InferencePixels)/1e6, rep.Seconds/rep.InferenceSeconds, nrep.Seconds, nrep.InferenceSeconds)
+			srcSrc, _ := OpenSource(ctx, src, SourceOptions{})
+			tSrc, _ := OpenXYZ(tiled, false)
+			nSrc, _ := OpenXYZ(naive, false)
+			for z := set.z0; z <= set.z1; z++ {
+				ms, _ := Stitch(ctx, srcSrc, z)
+				mt, _ := Stitch(ctx, tSrc, z)
+				mn, _ := Stitch(ctx, nSrc, z)
+				rs, _ := Seams(ms)
+				rt, _ := Seams(mt)
+				rn, _ := Seams(mn)
+				line := fmt.Sprintf("%s %s z%d (%d×%d tiles): seam ratio tiled %.3f, naive %.3f, source %.3f", mname, set.name, z, ms.Cols, ms.Rows, rt.Ratio, rn.Ratio, rs.Ratio)
+				if ms.W()*ms.H() <= 2_000_000 { // the whole region fits in memory at once
+					p := toPlanes(ms)
+					st := time.Now()
+					whole, err := eng.StylizePlanes(ctx, p, ms.W(), ms.H())
+					if err != nil {
+						t.Fatal(err)
+					}
+					wm := &Mosaic{Zoom: z, Cols: ms.Cols, Rows: ms.Rows, T: ms.T, Present: ms.Present, RGB: fromPlanes(whole, ms.W(), ms.H())}
+					rw, _ := Seams(wm)
+					mad, tileDiff := closeness(mt, wm)
+					nmad, ntileDiff := closeness(mn, wm)
+					line += fmt.Sprintf("; whole region at once (%.1f s): seam %.3f; tiled vs whole: mean |Δpixel| %.2f, per-tile mean colour |Δ| %.2f; naive vs whole: %.2f, %.2f",
+						time.Since(st).Seconds(), rw.Ratio, mad, tileDiff, nmad, ntileDiff)
+				}
+				say("%s", line)
+			}
+			srcSrc.Close()
+		}
+	}
+}
+
+func toPlanes(m *Mosaic) []float32 {
+	hw := m.W() * m.H()
+	p := make([]float32, 3*hw)
+	for i := 0; i < hw; i++ {
+		p[i], p[hw+i], p[2*hw+i] = float32(m.RGB[3*i]), float32(m.RGB[3*i+1]), float32(m.RGB[3*i+2])
+	}
+	return p
+}
+
+func fromPlanes(p []float32, w, h int) []byte {
+	hw := w * h
+	b := make([]byte, 3*hw)
+	for i := 0; i < hw; i++ {
+		b[3*i], b[3*i+1], b[3*i+2] = clamp8(p[i]), clamp8(p[hw+i]), clamp8(p[2*hw+i])
+	}
+	return b
+}
+
+// closeness is the mean absolute pixel difference (0..255, over channels)
+// and the mean over tiles of the per-channel mean-colour difference.
+func closeness(a, b *Mosaic) (float64, float64) {
+	var sum float64
+	for i := range a.RGB {
+		sum += math.Abs(float64(a.RGB[i]) - float64(b.RGB[i]))
+	}
+	var td float64
+	n := 0
+	w := a.W()
+	for r := 0; r < a.Rows; r++ {
+		for c := 0; c < a.Cols; c++ {
+			if !a.Present[r][c] {
+				continue
+			}
+			var ma, mb [3]float64
+			for y := r * a.T; y < (r+1)*a.T; y++ {
+				for x := c * a.T; x < (c+1)*a.T; x++ {
+					for k := 0; k < 3; k++ {
+						ma[k] += float64(a.RGB[3*(y*w+x)+k])
+						mb[k] += float64(b.RGB[3*(y*w+x)+k])
+					}
+				}
+			}
+			for k := 0; k < 3; k++ {
+				td += math.Abs(ma[k]-mb[k]) / float64(a.T*a.T) / 3
+			}
+			n++
+		}
+	}
+	return sum / float64(len(a.RGB)), td / float64(n)
+}
+
+// speed compares Run with builtin:identity against a plain
+// read-decode-encode-write loop over the same tiles (Anholt z12–14).
+func speed(t *testing.T, say func(string, ...any)) {
+	ctx := context.Background()
+	src := testenv.SharedFile(t, "tiles/anholt_osmbright")
+	eng := openEngine(t, "builtin:identity")
+	var n int
+	plainRun := func() time.Duration {
+		st := time.Now()
+		s, _ := OpenSource(ctx, src, SourceOptions{})
+		defer s.Close()
+		sink, _ := OpenXYZSink(filepath.Join(t.TempDir(), "plain"), PNG)
+		ts, _ := s.List(ctx, 12, 14)
+		n = len(ts)
+		for _, tt := range ts {
+			b, _ := s.Get(ctx, tt)
+			r, err := decodeTile("x", b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			enc, _ := encodeTile(PNG, 90, r.w, r.h, r.rgb, r.alpha)
+			if err := sink.Write([]Encoded{{tt, enc}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return time.Since(st)
+	}
+	var rep *Report
+	identRun := func() time.Duration {
+		st := time.Now()
+		var err error
+		rep, err = Run(ctx, eng, Options{Source: src, Output: filepath.Join(t.TempDir(), "id"), MinZoom: 12, MaxZoom: 14, Quiet: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return time.Since(st)
+	}
+	// Interleaved, best of 3 each: the machine is shared, so its load drifts.
+	plain, ident := time.Duration(math.MaxInt64), time.Duration(math.MaxInt64)
+	for i := 0; i < 3; i++ {
+		plain = min(plain, plainRun())
+		ident = min(ident, identRun())
+	}
+	say("speed Anholt z12-14 (%d tiles), best of 3 interleaved: plain read-decode-encode-write %.2f s = %.1f tiles/s; stylize tiles builtin:identity (metatile %d, margin %d) %.2f s = %.1f tiles/s → %.2f× plain",
+		n, plain.Seconds(), float64(n)/plain.Seconds(), rep.Metatile, rep.Margin, ident.Seconds(), float64(n)/ident.Seconds(), plain.Seconds()/ident.Seconds())
+}

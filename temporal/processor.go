@@ -183,7 +183,11 @@ type Stats struct {
 	Failures int           // resets from too little reliable flow
 	Coverage float64       // mean share of reliable flow over blended frames
 	FlowTime time.Duration // time spent estimating flow in Ordered
-	blended  int
+	// ModelTime is the time spent in the split halves and the statistics
+	// graph (whole-model runs in output mode count in the engine's
+	// InferenceTime instead).
+	ModelTime time.Duration
+	blended   int
 }
 
 type state struct {
@@ -443,7 +447,9 @@ func (p *Processor) measureStats(ctx context.Context, planes []float32, w, h int
 	m := p.conv.Margin
 	pw, ph := p.padded(w, h, [2]int{m, m})
 	padded := model.PadReflect(planes, w, h, m, m, pw, ph)
+	t0 := time.Now()
 	res, err := p.measure.Run([]ort.Tensor{model.ImageTensor(p.conv, padded, pw, ph)})
+	p.addModelTime(t0)
 	if err != nil {
 		return nil, fmt.Errorf("temporal: statistics run on %dx%d: %w", pw, ph, err)
 	}
@@ -477,7 +483,9 @@ func (p *Processor) encode(ctx context.Context, planes []float32, w, h int, off 
 	if err != nil {
 		return ort.Tensor{}, err
 	}
+	t0 := time.Now()
 	res, err := p.enc.Run(append([]ort.Tensor{model.ImageTensor(p.conv, padded, pw, ph)}, extra...))
+	p.addModelTime(t0)
 	if err != nil {
 		return ort.Tensor{}, fmt.Errorf("temporal: encoder run on %dx%d: %w", pw, ph, err)
 	}
@@ -497,7 +505,9 @@ func (p *Processor) decode(ctx context.Context, feat []float32, shape []int64, w
 	if err != nil {
 		return nil, err
 	}
+	t0 := time.Now()
 	res, err := p.dec.Run(append([]ort.Tensor{{Shape: shape, F32: feat}}, extra...))
+	p.addModelTime(t0)
 	if err != nil {
 		return nil, fmt.Errorf("temporal: decoder run on %v features: %w", shape, err)
 	}
@@ -650,6 +660,11 @@ func (p *Processor) Ordered(ctx context.Context, in *pipeline.Frame, part any) (
 	model.FromPlanes(res, out)
 	p.prev = next
 	return out, nil
+}
+
+func (p *Processor) addModelTime(t0 time.Time) {
+	d := time.Since(t0)
+	p.count(func(s *Stats) { s.ModelTime += d })
 }
 
 func (p *Processor) count(f func(*Stats)) {

@@ -58,19 +58,27 @@ func TestEstimateFlowShifts(t *testing.T) {
 	}
 }
 
-func BenchmarkFlow640x360(b *testing.B) {
+// benchFlow is the flow work per frame as the processor does it: one new
+// pyramid (the previous frame's is kept), flow both ways, the reliability
+// mask.
+func benchFlow(b *testing.B, w, h int) {
 	src := photo(b, "stata.jpg")
-	fs := pan(src, 640, 360, 2, 50, 50, 3, 1, 6, 1)
+	fs := pan(src, w, h, 2, 50, 50, 3, 1, 6, 1)
 	g0, g1 := GrayOf(fs[0]), GrayOf(fs[1])
+	p0 := NewPyramid(g0, FlowOptions{})
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {
-		// Per frame pair as the processor does it: one new pyramid, flow
-		// both ways, the reliability mask.
-		p0 := NewPyramid(g0, FlowOptions{})
 		p1 := NewPyramid(g1, FlowOptions{})
 		f, _ := EstimateFlow(p1, p0)
 		bk, _ := EstimateFlow(p0, p1)
 		_ = Reliable(f, bk)
 	}
 }
+
+// BenchmarkFlow640x360 is full-resolution flow for 640×360 frames.
+func BenchmarkFlow640x360(b *testing.B) { benchFlow(b, 640, 360) }
+
+// BenchmarkFlow320x180 is what the processor does for 640×360 frames by
+// default (FlowMaxSide 480 halves them).
+func BenchmarkFlow320x180(b *testing.B) { benchFlow(b, 320, 180) }

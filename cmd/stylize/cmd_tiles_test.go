@@ -1,0 +1,96 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stylize/stylize/pipeline/testenv"
+)
+
+func TestTilesUsage(t *testing.T) {
+	src := filepath.Join(t.TempDir(), "src")
+	os.MkdirAll(filepath.Join(src, "5", "1"), 0o755)
+	cases := []struct {
+		name string
+		args []string
+		code int
+		msg  string
+	}{
+		{"no arguments", []string{"tiles"}, 2, "--source, -o and --zoom are required"},
+		{"zoom order", []string{"tiles", "--source", src, "-o", "x", "--zoom", "13-10"}, 2, "first zoom is above the last"},
+		{"bbox order", []string{"tiles", "--source", src, "-o", "x", "--zoom", "5", "--bbox", "10,60,20,50"}, 2, "south 60 is above north 50"},
+		{"webp out", []string{"tiles", "--source", src, "-o", "x", "--zoom", "5", "--format", "webp"}, 2, "no pure-Go WebP encoder"},
+		{"overviews", []string{"tiles", "--source", src, "-o", "x", "--zoom", "5", "--overviews", "6"}, 2, "want a zoom below"},
+		{"osm", []string{"tiles", "--source", "https://tile.openstreetmap.org/{z}/{x}/{y}.png", "-o", filepath.Join(t.TempDir(), "o"), "--zoom", "5", "--bbox", "0,0,1,1"}, 1, "tile usage policy"},
+		{"eval seams usage", []string{"eval", "seams"}, 2, "want one tile set"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, stderr, code := stylizeCmd(t, tc.args...)
+			if code != tc.code || !strings.Contains(stderr, tc.msg) {
+				t.Fatalf("exit %d, stderr %q; want %d and %q", code, stderr, tc.code, tc.msg)
+			}
+			if n := strings.Count(strings.TrimSpace(stderr), "\n"); n > 0 && tc.code != 2 {
+				t.Errorf("error is %d lines", n+1)
+			}
+		})
+	}
+}
+
+// TestTilesKillResume kills a run with SIGKILL halfway and re-runs it: the
+// output must be byte-identical to an uninterrupted run's.
+func TestTilesKillResume(t *testing.T) {
+	testenv.ORT(t)
+	src := testenv.SharedFile(t, "tiles/anholt_osmbright")
+	for _, name := range []string{"out.pmtiles", "out.mbtiles"} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			args := func(out string) []string {
+				return []string{"tiles", "-m", "builtin:ink", "--source", src, "-o", out, "--zoom", "13-14", "--overviews", "12", "--quiet", "--metatile", "2"}
+			}
+			whole := filepath.Join(dir, "whole-"+name)
+			if _, stderr, code := stylizeCmd(t, args(whole)...); code != 0 {
+				t.Fatalf("uninterrupted run: exit %d: %s", code, stderr)
+			}
+			killed := filepath.Join(dir, "killed-"+name)
+			cmd := exec.Command(bin, args(killed)...)
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			// Wait for the staging store to hold some tiles, then kill.
+			deadline := time.Now().Add(60 * time.Second)
+			for time.Now().Before(deadline) {
+				if st, err := os.Stat(killed + ".partial"); err == nil && st.Size() > 200_000 {
+					break
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			cmd.Process.Signal(syscall.SIGKILL)
+			cmd.Wait()
+			if _, err := os.Stat(killed); err == nil {
+				t.Skip("the run finished before it could be killed")
+			}
+			if _, stderr, code := stylizeCmd(t, args(killed)...); code != 0 {
+				t.Fatalf("resumed run: exit %d: %s", code, stderr)
+			}
+			a, _ := os.ReadFile(whole)
+			b, _ := os.ReadFile(killed)
+			if len(a) == 0 || !bytes.Equal(a, b) {
+				t.Fatalf("resumed output differs: %d vs %d bytes", len(a), len(b))
+			}
+			if _, err := os.Stat(killed + ".partial"); err == nil {
+				t.Error("staging file left behind")
+			}
+			out, stderr, code := stylizeCmd(t, "eval", "seams", killed, "--zoom", "12-14")
+			if code != 0 || strings.Count(out, "seam ratio") != 3 {
+				t.Fatalf("eval seams: exit %d, %q %q", code, out, stderr)
+			}
+		})
+	}
+}

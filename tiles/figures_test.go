@@ -12,6 +12,7 @@ import (
 
 	"github.com/paulmach/orb/maptile"
 
+	"github.com/stylize/stylize/pipeline/model"
 	"github.com/stylize/stylize/pipeline/testenv"
 )
 
@@ -87,12 +88,16 @@ func TestFigures(t *testing.T) {
 				rn, _ := Seams(mn)
 				line := fmt.Sprintf("%s %s z%d (%d×%d tiles): seam ratio tiled %.3f, naive %.3f, source %.3f", mname, set.name, z, ms.Cols, ms.Rows, rt.Ratio, rn.Ratio, rs.Ratio)
 				if ms.W()*ms.H() <= 2_000_000 { // the whole region fits in memory at once
-					p := toPlanes(ms)
+					// The whole region in one run, reflect-padded by the same
+					// margin as the metatiles (as stylize image pads a picture).
+					m, w, h := rep.Margin, ms.W(), ms.H()
+					p := model.PadReflect(toPlanes(ms), w, h, m, m, w+2*m, h+2*m)
 					st := time.Now()
-					whole, err := eng.StylizePlanes(ctx, p, ms.W(), ms.H())
+					whole, err := eng.StylizePlanes(ctx, p, w+2*m, h+2*m)
 					if err != nil {
 						t.Fatal(err)
 					}
+					whole = model.Crop(whole, w+2*m, h+2*m, m, m, w, h)
 					wm := &Mosaic{Zoom: z, Cols: ms.Cols, Rows: ms.Rows, T: ms.T, Present: ms.Present, RGB: fromPlanes(whole, ms.W(), ms.H())}
 					rw, _ := Seams(wm)
 					mad, tileDiff := closeness(mt, wm)

@@ -613,6 +613,12 @@ func (r *runner) zoomStats(ctx context.Context, z maptile.Zoom, want []maptile.T
 	if !ok {
 		return nil, nil // nothing readable: per-window statistics
 	}
+	// Measure with the same reflected margin the metatiles carry, so the
+	// statistics see borders as the metatiles do.
+	if _, m := r.geometry(); m > 0 {
+		p = model.PadReflect(p, w, h, m, m, w+2*m, h+2*m)
+		w, h = w+2*m, h+2*m
+	}
 	st, err := r.sty.Measure(ctx, p, w, h)
 	if err != nil {
 		return nil, err

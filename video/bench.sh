@@ -76,11 +76,13 @@ if ! skip identity; then
 	t1=$(now)
 	idwall=$(calc "$t1 - $t0")
 	idframes=$(json "$T/id.json" frames)
+	idin=$(calc "$(json "$T/id.json" seconds)")
+	idinf=$(calc "$(json "$T/id.json" inference_seconds)")
 	t0=$(now)
 	ffmpeg -nostdin -loglevel error -i "$IN" -vf "scale=$W:$H" "${ENC[@]}" -c:a copy -movflags +faststart "$T/plain.mp4"
 	t1=$(now)
 	plain=$(calc "$t1 - $t0")
-	echo "| 4 | identity pipeline vs plain ffmpeg, $idframes frames | pipeline ${idwall} s ($(calc "$idframes / $idwall") fps) vs ffmpeg ${plain} s ($(calc "$idframes / $plain") fps) → $(calc "$plain / $idwall") × (goal ≥ 0.9) |"
+	echo "| 4 | identity pipeline vs plain ffmpeg, $idframes frames | pipeline ${idwall} s ($(calc "$idframes / $idwall") fps) vs ffmpeg ${plain} s ($(calc "$idframes / $plain") fps) → $(calc "$plain / $idwall") × (goal ≥ 0.9); inside Stylize ${idin} s of which identity inference Σ ${idinf} s |"
 fi
 
 # 5: peak RSS, 5 s vs whole clip

@@ -70,6 +70,7 @@ func ffprobe(t testing.TB, path string) probed {
 
 type streamSummary struct {
 	codec, pixFmt string
+	sar           string
 	w, h, frames  int
 	dur           float64
 	rate          float64
@@ -83,7 +84,7 @@ func (p probed) of(kind string) []streamSummary {
 		}
 		n, _ := strconv.Atoi(s.NbFrames)
 		d, _ := strconv.ParseFloat(s.Duration, 64)
-		out = append(out, streamSummary{codec: s.CodecName, pixFmt: s.PixFmt, w: s.Width, h: s.Height, frames: n, dur: d,
+		out = append(out, streamSummary{codec: s.CodecName, pixFmt: s.PixFmt, sar: s.SAR, w: s.Width, h: s.Height, frames: n, dur: d,
 			rate: ParseRatio(s.AvgRate).Float()})
 	}
 	return out

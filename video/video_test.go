@@ -1,6 +1,7 @@
 package video
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"math"
@@ -32,6 +33,8 @@ func TestStylizeClips(t *testing.T) {
 	twoAudio := makeClip(t, dir, "two.mkv", "-f", "lavfi", "-i", "testsrc2=size=96x64:rate=24:duration=1",
 		"-f", "lavfi", "-i", "sine=duration=1", "-f", "lavfi", "-i", "sine=frequency=300:duration=1",
 		"-map", "0", "-map", "1", "-map", "2", "-c:v", "mpeg4", "-c:a:0", "libmp3lame", "-c:a:1", "ac3")
+	wide := makeClip(t, dir, "anamorphic.mp4", "-f", "lavfi", "-i", "testsrc2=size=96x64:rate=24:duration=1",
+		"-vf", "setsar=2/1", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p")
 	silent := makeClip(t, dir, "silent.mp4", lavfi("96x64", 30, 1, false)...)
 	// Variable rate: frames 0,1, 4,5, 8,9, … of a 24 fps source; the MP4
 	// header says avg_frame_rate 288/23, the Matroska one only 24/1.
@@ -51,6 +54,7 @@ func TestStylizeClips(t *testing.T) {
 		audio      string // expected audio codecs, space-separated; "" for none
 		audioSecs  float64
 		videoSecs  float64
+		sar        string // "" = 1:1
 		checkPixel func(t *testing.T, out string)
 	}{
 		{name: "basic", in: basic, w: 160, h: 90, frames: 48, fps: 24, codec: "h264", audio: "aac", audioSecs: 2, videoSecs: 2},
@@ -72,6 +76,8 @@ func TestStylizeClips(t *testing.T) {
 		{name: "h265", in: basic, opt: Options{Codec: CodecH265, Preset: "ultrafast"}, w: 160, h: 90, frames: 48, fps: 24, codec: "hevc", audio: "aac", audioSecs: 2, videoSecs: 2},
 		{name: "webm opus copied", in: webm, w: 96, h: 64, frames: 24, fps: 24, codec: "h264", audio: "opus", audioSecs: 1, videoSecs: 1},
 		{name: "mp3 copied ac3 to aac", in: twoAudio, w: 96, h: 64, frames: 24, fps: 24, codec: "h264", audio: "mp3 aac", audioSecs: 1, videoSecs: 1},
+		{name: "anamorphic keeps its pixel aspect", in: wide, w: 96, h: 64, frames: 24, fps: 24, codec: "h264", videoSecs: 1, sar: "2:1"},
+		{name: "anamorphic scaled", in: wide, opt: Options{Height: 32}, w: 48, h: 32, frames: 24, fps: 24, codec: "h264", videoSecs: 1, sar: "2:1"},
 		{name: "no audio", in: silent, w: 96, h: 64, frames: 30, fps: 30, codec: "h264", videoSecs: 1},
 		{name: "vfr mp4 made constant at the average rate", in: vfrMP4, w: 96, h: 64, frames: 24, fps: 288.0 / 23, codec: "h264", videoSecs: 23.0 / 12},
 		{name: "vfr mkv made constant at the average rate", in: vfrMKV, w: 96, h: 64, frames: 24, fps: 288.0 / 23, codec: "h264", videoSecs: 23.0 / 12},
@@ -95,6 +101,9 @@ func TestStylizeClips(t *testing.T) {
 			}
 			if v[0].w != tc.w || v[0].h != tc.h {
 				t.Errorf("size %dx%d, want %dx%d", v[0].w, v[0].h, tc.w, tc.h)
+			}
+			if want := cmp.Or(tc.sar, "1:1"); v[0].sar != want {
+				t.Errorf("pixel aspect %s, want %s", v[0].sar, want)
 			}
 			if v[0].codec != tc.codec || v[0].pixFmt != "yuv420p" {
 				t.Errorf("codec %s %s, want %s yuv420p", v[0].codec, v[0].pixFmt, tc.codec)

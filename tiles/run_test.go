@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -21,7 +22,11 @@ import (
 func openEngine(t testing.TB, name string) *model.Engine {
 	t.Helper()
 	testenv.ORT(t)
-	eng, err := model.Open(context.Background(), model.Options{Model: name, Threads: 2,
+	threads := 2 // the CI machine's cores
+	if n, err := strconv.Atoi(os.Getenv("STYLIZE_FIGURES_THREADS")); err == nil && n > 0 {
+		threads = n
+	}
+	eng, err := model.Open(context.Background(), model.Options{Model: name, Threads: threads,
 		Conventions: model.Overrides{Margin: 0, MarginSet: true}})
 	if err != nil {
 		t.Fatal(err)

@@ -39,10 +39,15 @@ type stylizer struct {
 	apply, measure *model.Net
 	note           string // why shared statistics are off, when they are
 	inferNS, runs  atomic.Int64
+	// the engine's own counters when the run started (it may be shared
+	// between runs)
+	engNS   time.Duration
+	engRuns int64
 }
 
 func newStylizer(eng *model.Engine, mode StatsMode) (*stylizer, error) {
 	s := &stylizer{eng: eng}
+	s.engNS, s.engRuns = eng.InferenceTime()
 	if mode != StatsShared {
 		return s, nil
 	}
@@ -93,10 +98,11 @@ func (s *stylizer) Close() {
 	}
 }
 
-// inference is Σ model run time and count, statistics runs included.
+// inference is Σ model run time and count of this run, statistics runs
+// included.
 func (s *stylizer) inference() (time.Duration, int64) {
 	d, n := s.eng.InferenceTime()
-	return d + time.Duration(s.inferNS.Load()), n + s.runs.Load()
+	return d - s.engNS + time.Duration(s.inferNS.Load()), n - s.engRuns + s.runs.Load()
 }
 
 // padded pads planes by reflection to the model's size multiple.

@@ -345,3 +345,62 @@ func TestSharedStatsSeams(t *testing.T) {
 		t.Errorf("shared statistics: seam ratio %.3f (naive %.3f)", shared, naive)
 	}
 }
+
+func TestRunRegionsAndZooms(t *testing.T) {
+	eng := openEngine(t, "builtin:identity")
+	ctx := context.Background()
+	mb := testenv.SharedFile(t, "tiles/berlin.mbtiles")
+	t.Run("per-zoom", func(t *testing.T) {
+		rep, err := Run(ctx, eng, Options{Source: mb, Output: filepath.Join(t.TempDir(), "o"), MinZoom: 12, MaxZoom: 13, Overviews: 10, PerZoom: true, Quiet: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.Zooms != "10-13" || rep.TilesWritten != 4+6+12+28 || rep.OverviewTiles != 0 {
+			t.Fatalf("zooms %s, written %d, overviews %d", rep.Zooms, rep.TilesWritten, rep.OverviewTiles)
+		}
+	})
+	t.Run("geojson", func(t *testing.T) {
+		// A triangle over the west of the Berlin z13 block.
+		p := filepath.Join(t.TempDir(), "area.geojson")
+		os.WriteFile(p, []byte(`{"type":"Feature","properties":{},"geometry":{"type":"Polygon","coordinates":[[[13.28,52.49],[13.36,52.49],[13.28,52.545],[13.28,52.49]]]}}`), 0o644)
+		reg, err := ReadGeoJSON(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := filepath.Join(t.TempDir(), "o")
+		rep, err := Run(ctx, eng, Options{Source: mb, Output: out, MinZoom: 13, MaxZoom: 13, Region: reg, Quiet: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.TilesWritten == 0 || rep.TilesWritten >= 28 {
+			t.Fatalf("%d tiles for a part of the 28", rep.TilesWritten)
+		}
+		src, _ := OpenXYZ(out, false)
+		ts, _ := src.List(ctx, 13, 13)
+		for _, tt := range ts {
+			if tt.X > 4400 {
+				t.Errorf("tile %v is east of the polygon", tt)
+			}
+		}
+	})
+	t.Run("tms folder", func(t *testing.T) {
+		dir := filepath.Join(t.TempDir(), "tms")
+		xyz := block(5, 10, 11, 2, 2)
+		for _, tt := range xyz {
+			flipped := maptile.New(tt.X, FlipY(tt.Z, tt.Y), tt.Z)
+			writeXYZ(t, dir, []maptile.Tile{flipped}, func(maptile.Tile) []byte { return pngTile(tt, 64, false) })
+		}
+		src, err := OpenXYZ(dir, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ts, _ := src.List(ctx, 5, 5)
+		if len(ts) != 4 || ts[0] != xyz[0] {
+			t.Fatalf("listed %v, want %v", ts, xyz)
+		}
+		b, _ := src.Get(ctx, xyz[1])
+		if !bytes.Equal(b, pngTile(xyz[1], 64, false)) {
+			t.Fatal("TMS row not flipped")
+		}
+	})
+}

@@ -387,14 +387,17 @@ func (r *runner) geometry() (n, margin int) {
 	return n, margin
 }
 
-// defaultMargin is 64 px for deep style nets (normalisation or strides: the
-// measured figure below which tile seams show) and 16 px for local filters
-// such as builtin:ink (a few pixels of blur and edge detection).
+// defaultMargin covers the model's receptive field, so that with shared
+// statistics a metatile's core sees exactly what it would see in the whole
+// map: at least 64 px for deep style nets (normalisation or strides; the
+// measured figure below which tile seams show), at least 8 px for local
+// filters such as builtin:ink, at most 256 px.
 func defaultMargin(eng *model.Engine) int {
+	m := receptiveRadius(eng.Model) + 2
 	if onnx.HasInstanceNorm(eng.Model) || eng.Conv.SizeMultiple > 1 {
-		return 64
+		m = max(m, 64)
 	}
-	return 16
+	return min(max(m, 8), 256)
 }
 
 // zoom stylizes one zoom level.

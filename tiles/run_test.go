@@ -404,3 +404,24 @@ func TestRunRegionsAndZooms(t *testing.T) {
 		}
 	})
 }
+
+func TestReceptiveRadius(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		lo, hi int
+	}{{"builtin:identity", 0, 0}, {"builtin:ink", 4, 20}, {"la_muse", 57, 57}} {
+		t.Run(tc.name, func(t *testing.T) {
+			name := tc.name
+			if !strings.HasPrefix(name, "builtin:") {
+				name = testenv.Model(t, name)
+			}
+			m, err := model.LoadModel(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r := receptiveRadius(m); r < tc.lo || r > tc.hi {
+				t.Errorf("radius %d, want %d..%d", r, tc.lo, tc.hi)
+			}
+		})
+	}
+}

@@ -234,7 +234,10 @@ func Stylize(ctx context.Context, in, out string, o Options) (*Report, error) {
 	}
 	work := func(ctx context.Context, f *pipeline.Frame) (item, error) {
 		r, err := proc.Parallel(ctx, f)
-		return item{in: f, partial: r}, err
+		if err != nil {
+			return item{}, fmt.Errorf("stylize %s: %w", in, err)
+		}
+		return item{in: f, partial: r}, nil
 	}
 	sink := func(ctx context.Context, it item) error {
 		f, err := proc.Ordered(ctx, it.in, it.partial)

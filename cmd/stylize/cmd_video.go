@@ -57,7 +57,7 @@ func runVideo(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	report := fs.String("report", "", "write a JSON summary of the run to this file")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: stylize video [-m MODEL] [options] -o OUT.mp4 IN")
-		fmt.Fprintln(stderr, `
+		fmt.Fprint(stderr, `
 IN is any file ffmpeg reads. OUT is H.264 (or H.265) yuv420p MP4 with +faststart.
 Kept from IN: the audio (copied when AAC, MP3 or Opus, else re-encoded to AAC),
 the frame rate and duration (a variable frame rate becomes constant at its

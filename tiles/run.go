@@ -200,11 +200,20 @@ func Run(ctx context.Context, eng *model.Engine, o Options) (*Report, error) {
 
 	r.prog = pipeline.NewProgress(pipeline.ProgressOptions{Label: "stylize tiles " + o.Output, Unit: "tiles",
 		Total: int64(total + estOverviews), Quiet: o.Quiet, W: o.Progress})
+	var zones []*zonePlan
 	for z := stylized; z <= o.MaxZoom; z++ {
-		if err := r.zoom(ctx, z, wanted[z]); err != nil {
+		zp, err := r.plan(ctx, z, wanted[z])
+		if err != nil {
 			r.prog.Finish()
 			return r.rep, err
 		}
+		if zp != nil {
+			zones = append(zones, zp)
+		}
+	}
+	if err := r.stylizeZones(ctx, zones); err != nil {
+		r.prog.Finish()
+		return r.rep, err
 	}
 	if overviews < stylized {
 		if err := r.overviews(ctx, wanted[stylized], stylized, overviews); err != nil {
@@ -400,17 +409,32 @@ func defaultMargin(eng *model.Engine) int {
 	return min(max(m, 8), 256)
 }
 
-// zoom stylizes one zoom level.
-func (r *runner) zoom(ctx context.Context, z maptile.Zoom, want []maptile.Tile) error {
+// zonePlan is the work of one zoom: its metatiles with tiles still to do.
+type zonePlan struct {
+	z          maptile.Zoom
+	want       []maptile.Tile
+	n, margin  int
+	maxX, maxY uint32
+	plans      []metaPlan
+}
+
+type metaPlan struct {
+	x0, y0 uint32
+	todo   []maptile.Tile
+}
+
+// plan groups a zoom's tiles into metatiles, leaving out tiles already
+// written (resume); nil when nothing is left to do.
+func (r *runner) plan(ctx context.Context, z maptile.Zoom, want []maptile.Tile) (*zonePlan, error) {
 	if len(want) == 0 {
-		return nil
+		return nil, nil
 	}
 	if r.tileSize(ctx, want) == 0 {
 		for _, t := range want {
 			r.fail(t, errors.New("no readable tile at this zoom"))
 		}
 		r.prog.Add(int64(len(want)))
-		return nil
+		return nil, nil
 	}
 	n, margin := r.geometry()
 	r.rep.TileSize, r.rep.Metatile, r.rep.Margin = r.t, n, margin
@@ -434,17 +458,13 @@ func (r *runner) zoom(ctx context.Context, z maptile.Zoom, want []maptile.Tile) 
 		}
 		return order[i].mx < order[j].mx
 	})
-	type plan struct {
-		x0, y0 uint32
-		todo   []maptile.Tile
-	}
-	var plans []plan
+	var plans []metaPlan
 	for _, k := range order {
 		var todo []maptile.Tile
 		for _, t := range groups[k] {
 			has, err := r.sink.Has(t)
 			if err != nil {
-				return err
+				return nil, err
 			}
 			if has {
 				r.rep.TilesSkipped++
@@ -454,72 +474,26 @@ func (r *runner) zoom(ctx context.Context, z maptile.Zoom, want []maptile.Tile) 
 		}
 		r.prog.Add(int64(len(groups[k]) - len(todo)))
 		if len(todo) > 0 {
-			plans = append(plans, plan{minX + k.mx*uint32(n), minY + k.my*uint32(n), todo})
+			plans = append(plans, metaPlan{minX + k.mx*uint32(n), minY + k.my*uint32(n), todo})
 		}
 	}
 	if len(plans) == 0 {
-		return nil
+		return nil, nil
 	}
-	var stats Stats
-	if r.sty.shared() {
-		var err error
-		if stats, err = r.zoomStats(ctx, z, want); err != nil {
-			return err
-		}
-	}
-	maxX, maxY := minX, minY
+	zp := &zonePlan{z: z, want: want, n: n, margin: margin, maxX: minX, maxY: minY, plans: plans}
 	for _, t := range want {
-		maxX, maxY = max(maxX, t.X), max(maxY, t.Y)
+		zp.maxX, zp.maxY = max(zp.maxX, t.X), max(zp.maxY, t.Y)
 	}
-	ring := (margin + r.t - 1) / r.t
+	return zp, nil
+}
+
+// stylizeZones runs every zoom's metatiles through one pipeline: reading
+// and assembling the next metatiles, and measuring the next zoom's
+// statistics, overlap the model's work on the current ones.
+func (r *runner) stylizeZones(ctx context.Context, zones []*zonePlan) error {
 	source := func(ctx context.Context, emit func(*metaJob) error) error {
-		for _, p := range plans {
-			cols := int(min(uint32(n), maxX-p.x0+1))
-			rows := int(min(uint32(n), maxY-p.y0+1))
-			g := &grid{cols: cols + 2*ring, rows: rows + 2*ring, t: r.t}
-			g.cells = make([]*raster, g.cols*g.rows)
-			todo := map[maptile.Tile]bool{}
-			for _, t := range p.todo {
-				todo[t] = true
-			}
-			job := &metaJob{z: z, x0: p.x0, y0: p.y0, cols: cols, rows: rows, margin: margin, stats: stats}
-			for gy := 0; gy < g.rows; gy++ {
-				for gx := 0; gx < g.cols; gx++ {
-					x := int64(p.x0) + int64(gx-ring)
-					y := int64(p.y0) + int64(gy-ring)
-					if y < 0 || y >= 1<<z {
-						continue
-					}
-					x = (x%(1<<z) + 1<<z) % (1 << z)
-					t := maptile.New(uint32(x), uint32(y), z)
-					ras, err := r.get(ctx, t)
-					if ctx.Err() != nil {
-						return ctx.Err()
-					}
-					core := gx >= ring && gx < ring+cols && gy >= ring && gy < ring+rows
-					if err != nil {
-						if core && todo[t] {
-							r.fail(t, err)
-							r.prog.Add(1)
-						}
-						continue
-					}
-					g.cells[gy*g.cols+gx] = ras
-					if core && todo[t] {
-						if ras == nil {
-							r.rep.TilesEmpty++
-							r.prog.Add(1)
-							continue
-						}
-						job.core = append(job.core, coreTile{t: t, alpha: ras.alpha})
-					}
-				}
-			}
-			if len(job.core) == 0 {
-				continue
-			}
-			job.planes, job.w, job.h, _ = g.planes(ring*r.t - margin)
-			if err := emit(job); err != nil {
+		for _, zp := range zones {
+			if err := r.emitZone(ctx, zp, emit); err != nil {
 				return err
 			}
 		}
@@ -536,40 +510,108 @@ func (r *runner) zoom(ctx context.Context, z maptile.Zoom, want []maptile.Tile) 
 		j.stylized, j.planes = out, nil
 		return j, nil
 	}
-	sinkFn := func(ctx context.Context, j *metaJob) error {
-		// Cut and encode the tiles in parallel: PNG encoding is the costliest
-		// step after the model, and the model waits for no one here.
-		batch := make([]Encoded, len(j.core))
-		var g errgroup.Group
-		g.SetLimit(runtime.GOMAXPROCS(0))
-		for i, c := range j.core {
-			g.Go(func() error {
-				px := j.margin + int(c.t.X-j.x0)*r.t
-				py := j.margin + int(c.t.Y-j.y0)*r.t
-				rgb := cutRGB(j.stylized, j.w, j.h, px, py, r.t)
-				b, err := encodeTile(r.o.Format, r.o.Quality, r.t, r.t, rgb, c.alpha)
-				if err != nil {
-					return fmt.Errorf("tile %s: %w", TileString(c.t), err)
-				}
-				batch[i] = Encoded{Tile: c.t, Data: b}
-				return nil
-			})
-		}
-		if err := g.Wait(); err != nil {
+	return pipeline.Run(ctx, pipeline.Config{Workers: r.o.Workers}, source, work, r.writeMeta)
+}
+
+// emitZone measures a zoom's statistics (shared mode) and emits its
+// metatiles, each assembled with its margin.
+func (r *runner) emitZone(ctx context.Context, zp *zonePlan, emit func(*metaJob) error) error {
+	var stats Stats
+	if r.sty.shared() {
+		var err error
+		if stats, err = r.zoomStats(ctx, zp.z, zp.want); err != nil {
 			return err
 		}
-		if err := r.sink.Write(batch); err != nil {
-			return err
-		}
-		r.rep.Metatiles++
-		r.rep.TilesWritten += len(batch)
-		r.prog.Add(int64(len(batch)))
-		if afterBatch != nil {
-			afterBatch(r.rep.Metatiles)
-		}
-		return nil
 	}
-	return pipeline.Run(ctx, pipeline.Config{Workers: r.o.Workers}, source, work, sinkFn)
+	z, n, margin, maxX, maxY := zp.z, zp.n, zp.margin, zp.maxX, zp.maxY
+	ring := (margin + r.t - 1) / r.t
+	for _, p := range zp.plans {
+		cols := int(min(uint32(n), maxX-p.x0+1))
+		rows := int(min(uint32(n), maxY-p.y0+1))
+		g := &grid{cols: cols + 2*ring, rows: rows + 2*ring, t: r.t}
+		g.cells = make([]*raster, g.cols*g.rows)
+		todo := map[maptile.Tile]bool{}
+		for _, t := range p.todo {
+			todo[t] = true
+		}
+		job := &metaJob{z: z, x0: p.x0, y0: p.y0, cols: cols, rows: rows, margin: margin, stats: stats}
+		for gy := 0; gy < g.rows; gy++ {
+			for gx := 0; gx < g.cols; gx++ {
+				x := int64(p.x0) + int64(gx-ring)
+				y := int64(p.y0) + int64(gy-ring)
+				if y < 0 || y >= 1<<z {
+					continue
+				}
+				x = (x%(1<<z) + 1<<z) % (1 << z)
+				t := maptile.New(uint32(x), uint32(y), z)
+				ras, err := r.get(ctx, t)
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				core := gx >= ring && gx < ring+cols && gy >= ring && gy < ring+rows
+				if err != nil {
+					if core && todo[t] {
+						r.fail(t, err)
+						r.prog.Add(1)
+					}
+					continue
+				}
+				g.cells[gy*g.cols+gx] = ras
+				if core && todo[t] {
+					if ras == nil {
+						r.rep.TilesEmpty++
+						r.prog.Add(1)
+						continue
+					}
+					job.core = append(job.core, coreTile{t: t, alpha: ras.alpha})
+				}
+			}
+		}
+		if len(job.core) == 0 {
+			continue
+		}
+		job.planes, job.w, job.h, _ = g.planes(ring*r.t - margin)
+		if err := emit(job); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeMeta cuts a stylized metatile into tiles, encodes and writes them
+// (the pipeline's sink: one goroutine, in plan order).
+func (r *runner) writeMeta(ctx context.Context, j *metaJob) error {
+	// Cut and encode the tiles in parallel: PNG encoding is the costliest
+	// step after the model, and the model waits for no one here.
+	batch := make([]Encoded, len(j.core))
+	var g errgroup.Group
+	g.SetLimit(runtime.GOMAXPROCS(0))
+	for i, c := range j.core {
+		g.Go(func() error {
+			px := j.margin + int(c.t.X-j.x0)*r.t
+			py := j.margin + int(c.t.Y-j.y0)*r.t
+			rgb := cutRGB(j.stylized, j.w, j.h, px, py, r.t)
+			b, err := encodeTile(r.o.Format, r.o.Quality, r.t, r.t, rgb, c.alpha)
+			if err != nil {
+				return fmt.Errorf("tile %s: %w", TileString(c.t), err)
+			}
+			batch[i] = Encoded{Tile: c.t, Data: b}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	if err := r.sink.Write(batch); err != nil {
+		return err
+	}
+	r.rep.Metatiles++
+	r.rep.TilesWritten += len(batch)
+	r.prog.Add(int64(len(batch)))
+	if afterBatch != nil {
+		afterBatch(r.rep.Metatiles)
+	}
+	return nil
 }
 
 // afterBatch, when set by a test, is called after each metatile is written

@@ -209,6 +209,7 @@ func Stylize(ctx context.Context, in, out string, o Options) (*Report, error) {
 		Label: "stylize " + filepath.Base(in), Unit: "frames", Total: int64(p.Frames),
 		Quiet: o.Quiet, W: o.Progress,
 	})
+	defer prog.Finish() // also after a failure: the last line says how far it got
 	frames := 0
 	src := func(ctx context.Context, emit func(*pipeline.Frame) error) error {
 		dec, err := startDecoder(ctx, info, p)
@@ -262,7 +263,6 @@ func Stylize(ctx context.Context, in, out string, o Options) (*Report, error) {
 		}
 		return nil, err
 	}
-	prog.Finish()
 	if err := af.Commit(); err != nil {
 		return nil, err
 	}

@@ -2,7 +2,9 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,7 +13,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stylize/stylize/pipeline"
+	"github.com/stylize/stylize/pipeline/model"
 	"github.com/stylize/stylize/pipeline/testenv"
+	"github.com/stylize/stylize/video"
 )
 
 // clip makes a small H.264 + AAC clip with ffmpeg's test sources.
@@ -134,4 +139,35 @@ func ffmpegsOn(dir string) []string {
 		}
 	}
 	return found
+}
+
+// countOrdered is a stand-in temporal processor: it passes frames through
+// and counts the ordered calls.
+type countOrdered struct{ n *int }
+
+func (c countOrdered) Parallel(ctx context.Context, in *pipeline.Frame) (any, error) { return nil, nil }
+func (c countOrdered) Ordered(ctx context.Context, in *pipeline.Frame, _ any) (*pipeline.Frame, error) {
+	*c.n++
+	return in, nil
+}
+
+// TestVideoTemporalHook checks that a registered --temporal mode gets to
+// process every frame.
+func TestVideoTemporalHook(t *testing.T) {
+	testenv.ORT(t)
+	dir := t.TempDir()
+	in := clip(t, dir, "1")
+	n := 0
+	registerTemporal(temporalMode{name: "test-count", about: "test", open: func(ctx context.Context, eng *model.Engine) (video.Processor, error) {
+		return countOrdered{&n}, nil
+	}})
+	defer delete(temporalModes, "test-count")
+	var se bytes.Buffer
+	err := runVideo(context.Background(), []string{"-m", "builtin:identity", "--temporal", "test-count", "--quiet", "-o", filepath.Join(dir, "out.mp4"), in}, io.Discard, &se)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 24 {
+		t.Errorf("temporal processor saw %d frames, want 24", n)
+	}
 }

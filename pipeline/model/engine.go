@@ -277,12 +277,14 @@ func (e *Engine) Stylize(ctx context.Context, f *pipeline.Frame) (*pipeline.Fram
 		return nil, err
 	}
 	content := toPlanes(f)
+	defer putF32(content)
 	out, err := e.StylizePlanes(ctx, content, f.W, f.H)
 	if err != nil {
 		return nil, err
 	}
 	g := pipeline.NewFrame(f.W, f.H)
 	fromPlanes(out, g)
+	putF32(out)
 	return g, nil
 }
 
@@ -399,6 +401,7 @@ func (e *Engine) stylizeOnce(ctx context.Context, in []float32, w, h int) ([]flo
 	pw, ph := roundUp(w+2*m, k), roundUp(h+2*m, k)
 	padded := padReflect(in, w, h, m, m, pw, ph)
 	out, ow, oh, err := e.run(ctx, padded, pw, ph)
+	putF32(padded)
 	if err != nil {
 		return nil, err
 	}
@@ -407,7 +410,9 @@ func (e *Engine) stylizeOnce(ctx context.Context, in []float32, w, h int) ([]flo
 		out = resizePlanes(out, ow, oh, pw, ph)
 		ow, oh = pw, ph
 	}
-	return crop(out, ow, oh, m, m, w, h), nil
+	res := cropInto(getF32(3*w*h), out, ow, oh, m, m, w, h)
+	putF32(out)
+	return res, nil
 }
 
 func (e *Engine) run(ctx context.Context, in []float32, w, h int) ([]float32, int, int, error) {

@@ -71,20 +71,29 @@ func (n *Net) RunExtra(ctx context.Context, planes []float32, w, h int, extra []
 		return nil, 0, 0, nil, fmt.Errorf("model: %d extra inputs given, graph has %d", len(extra), len(n.ExtraInputs))
 	}
 	in := n.toTensor(planes, w, h)
-	res, err := n.sess.Run(append([]ort.Tensor{in}, extra...))
+	defer putF32(in.F32)
+	var out []float32
+	var ow, oh int
+	var rest []ort.Tensor
+	err := n.sess.RunWith(append([]ort.Tensor{in}, extra...), func(res []ort.Tensor) error {
+		var err error
+		out, ow, oh, err = n.fromTensor(res[0])
+		for _, t := range res[1:] { // extra outputs are small (statistics): copy them
+			c := make([]float32, len(t.F32))
+			copy(c, t.F32)
+			rest = append(rest, ort.Tensor{Shape: t.Shape, F32: c})
+		}
+		return err
+	})
 	if err != nil {
 		return nil, 0, 0, nil, fmt.Errorf("model run on %dx%d: %w", w, h, err)
 	}
-	out, ow, oh, err := n.fromTensor(res[0])
-	if err != nil {
-		return nil, 0, 0, nil, err
-	}
-	return out, ow, oh, res[1:], nil
+	return out, ow, oh, rest, nil
 }
 
 func (n *Net) toTensor(p []float32, w, h int) ort.Tensor {
 	mul, add := n.conv.InputRange.scale()
-	d := make([]float32, 3*w*h)
+	d := getF32(3 * w * h)
 	hw := w * h
 	for c := 0; c < 3; c++ {
 		src := c
@@ -126,7 +135,7 @@ func (n *Net) fromTensor(t ort.Tensor) ([]float32, int, int, error) {
 	mul, add := n.conv.OutputRange.scale()
 	inv, off := 1/mul, -add/mul
 	hw := w * h
-	out := make([]float32, 3*hw)
+	out := getF32(3 * hw)
 	for ch := 0; ch < 3; ch++ {
 		dst := ch
 		if n.conv.BGR {

@@ -2,15 +2,38 @@ package model
 
 import (
 	"math"
+	"sync"
 
 	"github.com/stylize/stylize/pipeline"
 )
 
 // Planar images: 3 planes (R, G, B) of w·h float32 in 0..255.
 
+// f32pool recycles the big float buffers of one frame size (video frames,
+// metatiles), so the engine does not allocate megabytes per frame. Buffers
+// much larger than asked for are not handed out, to keep memory bounded.
+var f32pool sync.Pool
+
+func getF32(n int) []float32 {
+	if p, ok := f32pool.Get().(*[]float32); ok {
+		if cap(*p) >= n && cap(*p) <= 2*n {
+			return (*p)[:n]
+		}
+		f32pool.Put(p)
+	}
+	return make([]float32, n)
+}
+
+// putF32 returns a buffer; the caller must not use it afterwards.
+func putF32(s []float32) {
+	if cap(s) > 0 {
+		f32pool.Put(&s)
+	}
+}
+
 func toPlanes(f *pipeline.Frame) []float32 {
 	hw := f.W * f.H
-	p := make([]float32, 3*hw)
+	p := getF32(3 * hw)
 	for i := 0; i < hw; i++ {
 		p[i] = float32(f.Pix[3*i])
 		p[hw+i] = float32(f.Pix[3*i+1])
@@ -64,7 +87,7 @@ func reflect(i, n int) int {
 // padReflect places the w×h planes at (ox, oy) in a pw×ph canvas, filling
 // the rest by reflection.
 func padReflect(in []float32, w, h, ox, oy, pw, ph int) []float32 {
-	out := make([]float32, 3*pw*ph)
+	out := getF32(3 * pw * ph)
 	xs := make([]int, pw)
 	for x := range xs {
 		xs[x] = reflect(x-ox, w)
@@ -90,7 +113,10 @@ func PadReflect(in []float32, w, h, ox, oy, pw, ph int) []float32 {
 
 // crop cuts a w×h window at (x0, y0) out of iw×ih planes.
 func crop(in []float32, iw, ih, x0, y0, w, h int) []float32 {
-	out := make([]float32, 3*w*h)
+	return cropInto(make([]float32, 3*w*h), in, iw, ih, x0, y0, w, h)
+}
+
+func cropInto(out, in []float32, iw, ih, x0, y0, w, h int) []float32 {
 	for c := 0; c < 3; c++ {
 		for y := 0; y < h; y++ {
 			copy(out[c*w*h+y*w:c*w*h+(y+1)*w], in[c*iw*ih+(y0+y)*iw+x0:])

@@ -259,9 +259,25 @@ type Tensor struct {
 }
 
 // Run runs the model on inputs (in the order of s.Inputs) and returns the
-// outputs (in the order of s.Outputs). Output tensors are allocated by
-// onnxruntime and copied out, so the result owns its memory.
+// outputs (in the order of s.Outputs), copied out so the result owns its
+// memory.
 func (s *Session) Run(inputs []Tensor) ([]Tensor, error) {
+	var res []Tensor
+	err := s.RunWith(inputs, func(outs []Tensor) error {
+		res = make([]Tensor, len(outs))
+		for i, o := range outs {
+			c := make([]float32, len(o.F32))
+			copy(c, o.F32)
+			res[i] = Tensor{Shape: o.Shape, F32: c}
+		}
+		return nil
+	})
+	return res, err
+}
+
+// RunWith runs the model and hands the outputs to use without copying:
+// their data belongs to onnxruntime and is valid only until use returns.
+func (s *Session) RunWith(inputs []Tensor, use func(outs []Tensor) error) error {
 	vals := make([]ortgo.Value, len(inputs))
 	defer func() {
 		for _, v := range vals {
@@ -273,45 +289,34 @@ func (s *Session) Run(inputs []Tensor) ([]Tensor, error) {
 	for i, t := range inputs {
 		v, err := toValue(t)
 		if err != nil {
-			return nil, fmt.Errorf("input %s: %w", s.Inputs[i], err)
+			return fmt.Errorf("input %s: %w", s.Inputs[i], err)
 		}
 		vals[i] = v
 	}
 	outs := make([]ortgo.Value, len(s.Outputs))
-	if err := s.s.Run(vals, outs); err != nil {
+	defer func() {
 		for _, o := range outs {
 			if o != nil {
 				o.Destroy()
 			}
 		}
-		return nil, err
+	}()
+	if err := s.s.Run(vals, outs); err != nil {
+		return err
 	}
 	res := make([]Tensor, len(outs))
 	for i, o := range outs {
-		t, err := fromValue(o)
-		o.Destroy()
-		if err != nil {
-			return nil, fmt.Errorf("output %s: %w", s.Outputs[i], err)
+		t, ok := o.(*ortgo.Tensor[float32])
+		if !ok {
+			return fmt.Errorf("output %s: unsupported type %T (want float32)", s.Outputs[i], o)
 		}
-		res[i] = t
+		res[i] = Tensor{Shape: []int64(t.GetShape().Clone()), F32: t.GetData()}
 	}
-	return res, nil
+	return use(res)
 }
 
 func toValue(t Tensor) (ortgo.Value, error) {
 	return ortgo.NewTensor(ortgo.NewShape(t.Shape...), t.F32)
-}
-
-func fromValue(v ortgo.Value) (Tensor, error) {
-	shape := v.GetShape()
-	switch t := v.(type) {
-	case *ortgo.Tensor[float32]:
-		d := t.GetData()
-		c := make([]float32, len(d))
-		copy(c, d)
-		return Tensor{Shape: []int64(shape.Clone()), F32: c}, nil
-	}
-	return Tensor{}, fmt.Errorf("unsupported output type %T (want float32)", v)
 }
 
 // Close releases the session.

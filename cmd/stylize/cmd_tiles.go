@@ -27,7 +27,7 @@ func runTiles(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	mf := addModelFlags(fs)
 	// --margin is shared with the model flags: for tiles it is the neighbour
 	// context of each metatile (the model itself then pads nothing).
-	fs.Lookup("margin").Usage = "px of neighbour context around each metatile (default: 64 for style nets, sized to the model otherwise)"
+	fs.Lookup("margin").Usage = "px of neighbour context around each metatile; 0 = none (default -1: the model's receptive field, at least 64 px for style nets)"
 	source := fs.String("source", "", "tiles to stylize: z/x/y folder, .mbtiles, .pmtiles (v3) or https://host/{z}/{x}/{y}.png (required)")
 	out := fs.String("o", "", "output: folder, .mbtiles or .pmtiles (required)")
 	zoom := fs.String("zoom", "", "zoom or zoom range to stylize, Z or Z0-Z1 (required)")

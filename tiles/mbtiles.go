@@ -198,6 +198,8 @@ func openStore(path string) (*store, error) {
 	if st, err := os.Stat(filepath.Dir(path)); err != nil || !st.IsDir() {
 		return nil, fmt.Errorf("output %s: folder %s does not exist", path, filepath.Dir(path))
 	}
+	removeTemps(strings.TrimSuffix(path, ".partial"))
+	removeTemps(path)
 	db, err := sql.Open("sqlite", sqliteDSN(path, false))
 	if err != nil {
 		return nil, fmt.Errorf("output %s: %w", path, err)

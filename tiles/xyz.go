@@ -161,7 +161,33 @@ func OpenXYZSink(dir string, f Format) (*XYZSink, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("output %s: %w", dir, unwrapPath(err))
 	}
+	// A killed run may have left temporary files of unfinished tiles.
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && isTemp(d.Name()) {
+			os.Remove(p)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("output %s: %w", dir, unwrapPath(err))
+	}
 	return &XYZSink{dir: dir, format: f}, nil
+}
+
+// isTemp matches the temporary files of pipeline.CreateAtomic and of the
+// archive writers (".NAME.tmp-*", ".NAME.data-*").
+func isTemp(name string) bool {
+	return strings.HasPrefix(name, ".") && (strings.Contains(name, ".tmp-") || strings.Contains(name, ".data-"))
+}
+
+// removeTemps deletes leftovers of an interrupted finish next to path.
+func removeTemps(path string) {
+	ms, _ := filepath.Glob(filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".*-*"))
+	for _, m := range ms {
+		if isTemp(filepath.Base(m)) {
+			os.Remove(m)
+		}
+	}
 }
 
 func (s *XYZSink) path(t maptile.Tile) string {

@@ -48,7 +48,7 @@ func TestTilesUsage(t *testing.T) {
 func TestTilesKillResume(t *testing.T) {
 	testenv.ORT(t)
 	src := testenv.SharedFile(t, "tiles/anholt_osmbright")
-	for _, name := range []string{"out.pmtiles", "out.mbtiles"} {
+	for _, name := range []string{"out.pmtiles", "out.mbtiles", "folder"} {
 		t.Run(name, func(t *testing.T) {
 			dir := t.TempDir()
 			args := func(out string) []string {
@@ -69,20 +69,27 @@ func TestTilesKillResume(t *testing.T) {
 				if st, err := os.Stat(killed + ".partial"); err == nil && st.Size() > 200_000 {
 					break
 				}
+				if n := len(files(t, killed)); name == "folder" && n > 40 {
+					break
+				}
 				time.Sleep(20 * time.Millisecond)
 			}
 			cmd.Process.Signal(syscall.SIGKILL)
 			cmd.Wait()
-			if _, err := os.Stat(killed); err == nil {
+			if st, err := os.Stat(killed); err == nil && !st.IsDir() {
 				t.Skip("the run finished before it could be killed")
 			}
 			if _, stderr, code := stylizeCmd(t, args(killed)...); code != 0 {
 				t.Fatalf("resumed run: exit %d: %s", code, stderr)
 			}
-			a, _ := os.ReadFile(whole)
-			b, _ := os.ReadFile(killed)
-			if len(a) == 0 || !bytes.Equal(a, b) {
-				t.Fatalf("resumed output differs: %d vs %d bytes", len(a), len(b))
+			a, b := files(t, whole), files(t, killed)
+			if len(a) == 0 || len(a) != len(b) {
+				t.Fatalf("resumed output has %d files, uninterrupted %d", len(b), len(a))
+			}
+			for k, v := range a {
+				if !bytes.Equal(v, b[k]) {
+					t.Fatalf("resumed output differs: %s", k)
+				}
 			}
 			if _, err := os.Stat(killed + ".partial"); err == nil {
 				t.Error("staging file left behind")
@@ -93,4 +100,20 @@ func TestTilesKillResume(t *testing.T) {
 			}
 		})
 	}
+}
+
+// files maps the files under p (or p itself) to their contents.
+func files(t *testing.T, p string) map[string][]byte {
+	out := map[string][]byte{}
+	filepath.WalkDir(p, func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return nil
+		}
+		b, err := os.ReadFile(path)
+		if err == nil {
+			out[strings.TrimPrefix(path, p)] = b
+		}
+		return nil
+	})
+	return out
 }

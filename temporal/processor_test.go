@@ -209,17 +209,36 @@ func TestProcessorStatic(t *testing.T) {
 	}
 }
 
-func TestProcessorFallback(t *testing.T) {
-	eng := openEngine(t, "builtin:ink")
-	p := newProcessor(t, eng, Options{})
-	if m, why := p.Mode(); m != ModeOutput {
-		t.Errorf("builtin:ink got mode %s (%s), want output (not splittable)", m, why)
+// Auto mode picks feature blending for splittable graphs and falls back
+// to output blending otherwise; a first frame is always the per-frame
+// stylization.
+func TestProcessorModes(t *testing.T) {
+	frames := pan(shrink(photo(t, "stata.jpg"), 4), 96, 64, 3, 10, 10, 2, 0, 4, 1)
+	for _, tc := range []struct {
+		model string
+		mode  Mode
+	}{{"mindgame_dynamic", ModeFeature}, {"builtin:ink", ModeOutput}} {
+		t.Run(tc.model, func(t *testing.T) {
+			eng := openEngine(t, tc.model)
+			p := newProcessor(t, eng, Options{})
+			if m, why := p.Mode(); m != tc.mode {
+				t.Errorf("mode %s (%s), want %s", m, why, tc.mode)
+			}
+			out := process(t, p, frames)
+			want, err := eng.Stylize(context.Background(), frames[0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := MeanAbsDiff(out[0], want); d > 0.5 {
+				t.Errorf("first frame differs from per-frame by %.3f", d)
+			}
+			if tc.mode == ModeOutput {
+				if _, err := NewProcessor(eng, Options{Mode: ModeFeature}); err == nil {
+					t.Error("feature mode forced on an unsplittable model: want an error")
+				}
+			}
+		})
 	}
-	if _, err := NewProcessor(eng, Options{Mode: ModeFeature}); err == nil {
-		t.Error("feature mode forced on builtin:ink: want an error")
-	}
-	frames := pan(shrink(photo(t, "stata.jpg"), 4), 64, 48, 3, 10, 10, 1, 0, 4, 1)
-	process(t, p, frames)
 }
 
 func TestProcessorStatsEMA(t *testing.T) {
@@ -242,5 +261,35 @@ func TestProcessorStatsEMA(t *testing.T) {
 	t.Logf("E_warp per-frame %.5f, with statistics EMA %.5f", pf.ewarp, tf.ewarp)
 	if tf.ewarp >= pf.ewarp {
 		t.Errorf("E_warp %.5f with EMA, per-frame %.5f: want less flicker", tf.ewarp, pf.ewarp)
+	}
+}
+
+func TestOptionsValidate(t *testing.T) {
+	for _, tc := range []struct {
+		opt Options
+		ok  bool
+	}{
+		{Options{}, true},
+		{Options{Mode: ModeOutput, Weight: 0.5, PreBlend: 0.3, StatsEMA: 0.9}, true},
+		{Options{Mode: "sideways"}, false},
+		{Options{Weight: 1.5}, false},
+		{Options{Weight: -0.1}, false},
+		{Options{PreBlend: 2}, false},
+		{Options{StatsEMA: 1}, false},
+		{Options{CutThreshold: 3}, false},
+		{Options{MinCoverage: -1}, false},
+		{Options{FlowMaxSide: 8}, false},
+	} {
+		if err := tc.opt.Validate(); (err == nil) != tc.ok {
+			t.Errorf("%+v: Validate() = %v, want ok %v", tc.opt, err, tc.ok)
+		}
+	}
+	for _, s := range []string{"", "auto", "feature", "output", "off"} {
+		if _, err := ParseMode(s); err != nil {
+			t.Errorf("ParseMode(%q): %v", s, err)
+		}
+	}
+	if _, err := ParseMode("on"); err == nil {
+		t.Error(`ParseMode("on"): want an error`)
 	}
 }

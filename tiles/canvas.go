@@ -20,6 +20,20 @@ type raster struct {
 	alpha []byte
 }
 
+// blank reports a fully transparent tile (nil counts as not blank: it is
+// handled as missing anyway).
+func (r *raster) blank() bool {
+	if r == nil || r.alpha == nil {
+		return false
+	}
+	for _, a := range r.alpha {
+		if a != 0 {
+			return false
+		}
+	}
+	return true
+}
+
 // decodeTile decodes PNG, JPEG or WebP bytes, keeping alpha.
 func decodeTile(name string, b []byte) (*raster, error) {
 	img, err := imageio.Decode(name, b)
@@ -118,6 +132,10 @@ func encodeTile(f Format, quality, w, h int, rgb, alpha []byte) ([]byte, error) 
 			a := uint8(255)
 			if alpha != nil {
 				a = alpha[i/3]
+			}
+			if a == 0 { // invisible: store zeros, not stylized paint
+				img.Pix[j], img.Pix[j+1], img.Pix[j+2], img.Pix[j+3] = 0, 0, 0, 0
+				continue
 			}
 			img.Pix[j], img.Pix[j+1], img.Pix[j+2], img.Pix[j+3] = rgb[i], rgb[i+1], rgb[i+2], a
 		}

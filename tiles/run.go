@@ -556,7 +556,11 @@ func (r *runner) emitZone(ctx context.Context, zp *zonePlan, emit func(*metaJob)
 					}
 					continue
 				}
-				g.cells[gy*g.cols+gx] = ras
+				if !ras.blank() {
+					// Fully transparent tiles carry no content: the
+					// canvas mirrors their neighbours instead.
+					g.cells[gy*g.cols+gx] = ras
+				}
 				if core && todo[t] {
 					if ras == nil {
 						r.rep.TilesEmpty++

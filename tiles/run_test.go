@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"image"
+	"image/png"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -232,7 +234,15 @@ func TestBBox(t *testing.T) {
 
 func TestAlphaKept(t *testing.T) {
 	eng := openEngine(t, "builtin:ink")
-	src := synthetic(t, 2, 2, func(tt maptile.Tile) []byte { return pngTile(tt, 64, tt.X == 10) })
+	blank := maptile.New(11, 12, 5)
+	src := synthetic(t, 2, 2, func(tt maptile.Tile) []byte {
+		if tt == blank { // an empty tile: fully transparent
+			var b bytes.Buffer
+			png.Encode(&b, image.NewNRGBA(image.Rect(0, 0, 64, 64)))
+			return b.Bytes()
+		}
+		return pngTile(tt, 64, tt.X == 10)
+	})
 	out := filepath.Join(t.TempDir(), "out")
 	if _, err := Run(context.Background(), eng, Options{Source: src, Output: out, MinZoom: 5, MaxZoom: 5, Overviews: 4, Quiet: true}); err != nil {
 		t.Fatal(err)
@@ -253,6 +263,11 @@ func TestAlphaKept(t *testing.T) {
 		if tc.transparent && (r.alpha[5*64+3] != 0 || r.alpha[5*64+60] != 255) {
 			t.Errorf("tile %v: alpha not kept (%d, %d)", tc.t, r.alpha[5*64+3], r.alpha[5*64+60])
 		}
+	}
+	if b, _ := sink.Get(blank); b == nil {
+		t.Fatal("empty tile not written")
+	} else if r, _ := decodeTile("x", b); r.alpha == nil || !r.blank() {
+		t.Fatal("empty tile was painted")
 	}
 	// The overview is the 2×2 average of its children, transparency included.
 	kids := [4]*raster{}

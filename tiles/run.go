@@ -631,7 +631,8 @@ const MaxSamplePixels = 1792 * 1792
 // mosaic of its tiles at full resolution: the whole zoom when it fits,
 // else evenly spaced columns and rows of it.
 func (r *runner) zoomStats(ctx context.Context, z maptile.Zoom, want []maptile.Tile) (Stats, error) {
-	key := statsKey(r.eng.Name(), int(z))
+	_, margin := r.geometry()
+	key := statsKey(fmt.Sprintf("%s|margin %d|tile %d|sample %d", r.eng.Name(), margin, r.t, MaxSamplePixels), int(z))
 	if b, err := r.sink.State(key); err == nil && b != nil {
 		if st, err := unmarshalStats(b, len(r.sty.apply.ExtraInputs)); err == nil {
 			return st, nil

@@ -173,10 +173,11 @@ func (s *stylizer) Stylize(ctx context.Context, p []float32, w, h int, st Stats)
 	return out, nil
 }
 
-// statsKey names a zoom's statistics in the sink's run state.
-func statsKey(modelName string, z int) string {
+// statsKey names a zoom's statistics in the sink's run state; what
+// identifies the measurement (model, margin, sample) is hashed into it.
+func statsKey(what string, z int) string {
 	h := fnv.New32a()
-	h.Write([]byte(modelName))
+	h.Write([]byte(what))
 	return fmt.Sprintf("stats-%08x-z%d.json", h.Sum32(), z)
 }
 

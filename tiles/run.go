@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 	"runtime"
 	"sort"
 	"sync"
@@ -144,6 +145,9 @@ func Run(ctx context.Context, eng *model.Engine, o Options) (*Report, error) {
 	o.applyDefaults()
 	if err := o.Validate(); err != nil {
 		return nil, err
+	}
+	if a, b := absPath(o.Source), absPath(o.Output); a == b {
+		return nil, fmt.Errorf("output %s is the source: write the stylized tiles elsewhere", o.Output)
 	}
 	start := time.Now()
 	src, err := OpenSource(ctx, o.Source, o.SourceOptions)
@@ -849,4 +853,11 @@ func (c *tileCache) put(t maptile.Tile, e cacheEntry) {
 		delete(c.m, c.order[0])
 		c.order = c.order[1:]
 	}
+}
+
+func absPath(p string) string {
+	if a, err := filepath.Abs(p); err == nil {
+		return filepath.Clean(a)
+	}
+	return filepath.Clean(p)
 }

@@ -165,6 +165,13 @@ func TestRunBadInput(t *testing.T) {
 			t.Fatalf("err = %v", err)
 		}
 	})
+	t.Run("output is source", func(t *testing.T) {
+		src := synthetic(t, 2, 2, nil)
+		_, err := Run(ctx, eng, Options{Source: src, Output: src + "/", MinZoom: 5, MaxZoom: 5, Quiet: true})
+		if err == nil || !strings.Contains(err.Error(), "is the source") {
+			t.Fatalf("err = %v", err)
+		}
+	})
 	t.Run("options", func(t *testing.T) {
 		for _, o := range []Options{
 			{Source: "a", Output: "b", MinZoom: 5, MaxZoom: 4},

@@ -81,7 +81,7 @@ func measure(t testing.TB, in, out []*pipeline.Frame, dx, dy float32) clipFigure
 
 func TestProcessorPan(t *testing.T) {
 	if testing.Short() {
-		t.Skip("runs a style network over 2×14 frames")
+		t.Skip("runs style networks over 14-frame clips")
 	}
 	src := shrink(photo(t, "stata.jpg"), 2)
 	const w, h, n, step = 320, 180, 14, 2
@@ -94,6 +94,7 @@ func TestProcessorPan(t *testing.T) {
 		maxE, minStyle, minSharp float64
 	}{
 		{"la_muse", Options{}, ModeFeature, 0.3, 0.9, 0.85},
+		{"udnie", Options{}, ModeFeature, 0.3, 0.9, 0.85},
 		// The fallback trades flicker for blur (the issue's own figures):
 		// it must still halve the flicker and keep most of the sharpness.
 		{"la_muse", Options{Mode: ModeOutput}, ModeOutput, 0.5, 0.9, 0.75},

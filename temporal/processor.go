@@ -342,6 +342,18 @@ func (p *Processor) Mode() (Mode, string) { return p.mode, p.why }
 // Weight is the blending weight in use.
 func (p *Processor) Weight() float64 { return float64(p.weight) }
 
+// InferenceTime is the model time spent outside the engine (split halves,
+// statistics graph), for run reports.
+func (p *Processor) InferenceTime() time.Duration { return p.Stats().ModelTime }
+
+// Summary says in one line what the processor did, for run reports.
+func (p *Processor) Summary() string {
+	s := p.Stats()
+	return fmt.Sprintf("%s weight %.2g (%s); %d frames, %d resets (%d cuts, %d flow failures), reliable flow %.0f%%, flow %.0f ms/frame",
+		p.mode, p.weight, p.why, s.Frames, s.Resets, s.Cuts, s.Failures, 100*s.Coverage,
+		float64(s.FlowTime.Milliseconds())/float64(max(1, s.Frames)))
+}
+
 // Stats returns the counters so far.
 func (p *Processor) Stats() Stats {
 	p.mu.Lock()

@@ -119,15 +119,16 @@ type Report struct {
 	Input            string  `json:"input"`
 	Output           string  `json:"output"`
 	Frames           int     `json:"frames"`
-	Seconds          float64 `json:"seconds"`           // wall time of the run
-	FPS              float64 `json:"fps"`               // frames per wall second
-	VideoSeconds     float64 `json:"video_seconds"`     // duration of the output video
-	Model            string  `json:"model,omitempty"`   // model name as given
-	Device           string  `json:"device,omitempty"`  // execution provider used
-	Width            int     `json:"width"`             // output frame size
-	Height           int     `json:"height"`            //
-	OutputBytes      int64   `json:"output_bytes"`      // size of the MP4
-	InferenceSeconds float64 `json:"inference_seconds"` // Σ model run time during the run
+	Seconds          float64 `json:"seconds"`             // wall time of the run
+	FPS              float64 `json:"fps"`                 // frames per wall second
+	VideoSeconds     float64 `json:"video_seconds"`       // duration of the output video
+	Model            string  `json:"model,omitempty"`     // model name as given
+	Device           string  `json:"device,omitempty"`    // execution provider used
+	Width            int     `json:"width"`               // output frame size
+	Height           int     `json:"height"`              //
+	OutputBytes      int64   `json:"output_bytes"`        // size of the MP4
+	InferenceSeconds float64 `json:"inference_seconds"`   // Σ model run time during the run
+	Processor        string  `json:"processor,omitempty"` // what the processor did (temporal mode, resets, …)
 	Workers          int     `json:"workers"`
 	Codec            string  `json:"codec"`
 	Audio            int     `json:"audio_streams"`
@@ -189,9 +190,12 @@ func Stylize(ctx context.Context, in, out string, o Options) (*Report, error) {
 	if proc == nil {
 		proc = NewPerFrame(o.Engine)
 	}
-	var infer0 time.Duration
+	var infer0, proc0 time.Duration
 	if o.Engine != nil {
 		infer0, _ = o.Engine.InferenceTime()
+	}
+	if it, ok := proc.(interface{ InferenceTime() time.Duration }); ok {
+		proc0 = it.InferenceTime()
 	}
 
 	// The encoder lives outside the pipeline's errgroup: it must outlive
@@ -281,6 +285,14 @@ func Stylize(ctx context.Context, in, out string, o Options) (*Report, error) {
 		t, _ := o.Engine.InferenceTime()
 		r.InferenceSeconds = (t - infer0).Seconds()
 		r.Model, r.Device = o.Engine.Name(), o.Engine.Device()
+	}
+	// Processors that run models of their own (temporal's split halves)
+	// report that time and a summary.
+	if it, ok := proc.(interface{ InferenceTime() time.Duration }); ok {
+		r.InferenceSeconds += (it.InferenceTime() - proc0).Seconds()
+	}
+	if s, ok := proc.(interface{ Summary() string }); ok {
+		r.Processor = s.Summary()
 	}
 	return r, nil
 }

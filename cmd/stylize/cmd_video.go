@@ -24,7 +24,7 @@ func init() {
 // init) with the constructor of their processor.
 type temporalMode struct {
 	name, about string
-	open        func(ctx context.Context, eng *model.Engine) (video.Processor, error)
+	open        func(ctx context.Context, eng *model.Engine, weight float64) (video.Processor, error)
 }
 
 var temporalModes = map[string]temporalMode{}
@@ -40,6 +40,32 @@ func temporalNames() string {
 	return strings.Join(names, ", ")
 }
 
+// defaultTemporal is the --temporal default of stylize video and of batch
+// video jobs: temporal coherence is on unless asked off.
+const defaultTemporal = "auto"
+
+// pickTemporal resolves --temporal and --temporal-weight: nil means
+// per-frame output (mode off, or weight 0).
+func pickTemporal(mode string, weight float64) (*temporalMode, error) {
+	if mode == "" {
+		mode = defaultTemporal
+	}
+	if weight > 1 {
+		return nil, fmt.Errorf("--temporal-weight %g: want 0..1", weight)
+	}
+	if mode == "off" {
+		return nil, nil
+	}
+	m, ok := temporalModes[mode]
+	if !ok {
+		return nil, fmt.Errorf("--temporal %q: want one of %s", mode, temporalNames())
+	}
+	if weight == 0 {
+		return nil, nil
+	}
+	return &m, nil
+}
+
 func runVideo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("video", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -51,7 +77,8 @@ func runVideo(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	crf := fs.Int("crf", 0, "encoder quality 1..51, lower is better (0 = 20 for h264, 24 for h265)")
 	preset := fs.String("preset", "medium", "x264/x265 preset, ultrafast..veryslow")
 	codec := fs.String("codec", "h264", "video codec: h264 or h265")
-	temporal := fs.String("temporal", "off", "temporal coherence between frames: "+temporalNames())
+	temporal := fs.String("temporal", defaultTemporal, "temporal coherence between frames: "+temporalNames())
+	tweight := fs.Float64("temporal-weight", -1, "how much flicker to remove, 0..1: the share of the warped past kept where the motion is reliable (0 = per-frame, like --temporal off; default: the mode's, 0.9 feature / 0.3 output)")
 	workers := fs.Int("workers", 1, "frames stylized at once (each worker shares the model session; see --threads)")
 	quiet := fs.Bool("quiet", false, "no progress output")
 	report := fs.String("report", "", "write a JSON summary of the run to this file")
@@ -80,13 +107,9 @@ Needs ffmpeg and ffprobe on PATH. OUT appears only when the run succeeds.
 	if err := video.CheckOutput(*out); err != nil {
 		return usageError{err}
 	}
-	var tm *temporalMode
-	if *temporal != "off" {
-		m, ok := temporalModes[*temporal]
-		if !ok {
-			return usagef("video: --temporal %q: want one of %s", *temporal, temporalNames())
-		}
-		tm = &m
+	tm, err := pickTemporal(*temporal, *tweight)
+	if err != nil {
+		return usageError{fmt.Errorf("video: %w", err)}
 	}
 	vo := video.Options{Height: *height, CRF: *crf, Preset: *preset, Codec: *codec, Workers: *workers, Quiet: *quiet, Progress: stderr}
 	if vo.Start, err = video.ParseTime(*start); err != nil {
@@ -113,8 +136,11 @@ Needs ffmpeg and ffprobe on PATH. OUT appears only when the run succeeds.
 	defer eng.Close()
 	vo.Engine, vo.Processor = eng, nil
 	if tm != nil {
-		if vo.Processor, err = tm.open(ctx, eng); err != nil {
+		if vo.Processor, err = tm.open(ctx, eng, max(*tweight, 0)); err != nil {
 			return err
+		}
+		if c, ok := vo.Processor.(io.Closer); ok {
+			defer c.Close()
 		}
 	}
 	rep, err := video.Stylize(ctx, pos[0], *out, vo)

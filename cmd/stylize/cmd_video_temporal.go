@@ -22,8 +22,8 @@ func init() {
 		{temporal.ModeOutput, "blend the warped previous output (any model; some blur)"},
 	} {
 		registerTemporal(temporalMode{name: string(m.mode), about: m.about,
-			open: func(ctx context.Context, eng *model.Engine) (video.Processor, error) {
-				return temporal.NewProcessor(eng, temporal.Options{Mode: m.mode})
+			open: func(ctx context.Context, eng *model.Engine, weight float64) (video.Processor, error) {
+				return temporal.NewProcessor(eng, temporal.Options{Mode: m.mode, Weight: weight})
 			}})
 	}
 }

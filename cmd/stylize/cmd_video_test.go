@@ -158,7 +158,7 @@ func TestVideoTemporalHook(t *testing.T) {
 	dir := t.TempDir()
 	in := clip(t, dir, "1")
 	n := 0
-	registerTemporal(temporalMode{name: "test-count", about: "test", open: func(ctx context.Context, eng *model.Engine) (video.Processor, error) {
+	registerTemporal(temporalMode{name: "test-count", about: "test", open: func(ctx context.Context, eng *model.Engine, weight float64) (video.Processor, error) {
 		return countOrdered{&n}, nil
 	}})
 	defer delete(temporalModes, "test-count")
@@ -169,5 +169,44 @@ func TestVideoTemporalHook(t *testing.T) {
 	}
 	if n != 24 {
 		t.Errorf("temporal processor saw %d frames, want 24", n)
+	}
+}
+
+// TestVideoTemporalDefault checks that temporal coherence is on by default
+// and that --temporal off and --temporal-weight 0 give per-frame output.
+func TestVideoTemporalDefault(t *testing.T) {
+	testenv.ORT(t)
+	dir := t.TempDir()
+	in := clip(t, dir, "1")
+	for _, tc := range []struct {
+		args []string
+		want string // in the report's processor summary; "" = per-frame
+	}{
+		{nil, "output weight 0.3"}, // builtin:ink has no upsampling layer to split at
+		{[]string{"--temporal", "off"}, ""},
+		{[]string{"--temporal-weight", "0"}, ""},
+		{[]string{"--temporal-weight", "0.5"}, "output weight 0.5"},
+	} {
+		rep := filepath.Join(dir, "rep.json")
+		args := append([]string{"-m", "builtin:ink", "--quiet", "--report", rep, "-o", filepath.Join(dir, "out.mp4")}, tc.args...)
+		if err := runVideo(context.Background(), append(args, in), io.Discard, io.Discard); err != nil {
+			t.Fatalf("%v: %v", tc.args, err)
+		}
+		b, err := os.ReadFile(rep)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var r struct {
+			Processor string `json:"processor"`
+		}
+		if err := json.Unmarshal(b, &r); err != nil {
+			t.Fatal(err)
+		}
+		if tc.want == "" && r.Processor != "" || !strings.Contains(r.Processor, tc.want) {
+			t.Errorf("%v: processor %q, want %q", tc.args, r.Processor, tc.want)
+		}
+	}
+	if err := runVideo(context.Background(), []string{"--temporal-weight", "2", "-o", filepath.Join(dir, "x.mp4"), in}, io.Discard, io.Discard); err == nil {
+		t.Error("--temporal-weight 2 accepted")
 	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/stylize/stylize/configs"
@@ -34,9 +35,6 @@ func batchExecutors() (map[configs.Kind]configs.Executor, func()) {
 // videoExecutor runs video jobs as `stylize video` does.
 type videoExecutor struct{ engines *configs.Engines }
 
-// videoDefaultTemporal is the --temporal default of `stylize video`.
-const videoDefaultTemporal = "off"
-
 // options builds video.Options from the job, as runVideo does from flags.
 func (x *videoExecutor) options(j *configs.Job) (video.Options, []error) {
 	var errs []error
@@ -62,15 +60,19 @@ func (x *videoExecutor) options(j *configs.Job) (video.Options, []error) {
 	return vo, errs
 }
 
-func (x *videoExecutor) temporal(j *configs.Job) (string, error) {
-	mode := j.Temporal
-	if mode == "" {
-		mode = videoDefaultTemporal
+func (x *videoExecutor) temporal(j *configs.Job) (*temporalMode, float64, error) {
+	w := -1.0
+	if j.TemporalWeight != nil {
+		w = *j.TemporalWeight
+		if w < 0 || w > 1 {
+			return nil, 0, &configs.FieldError{Key: "temporal_weight", Err: fmt.Errorf("%g: want 0..1", w)}
+		}
 	}
-	if _, ok := temporalModes[mode]; mode != "off" && !ok {
-		return mode, &configs.FieldError{Key: "temporal", Err: fmt.Errorf("%q: want one of %s", mode, temporalNames())}
+	tm, err := pickTemporal(j.Temporal, w)
+	if err != nil {
+		return nil, 0, &configs.FieldError{Key: "temporal", Err: err}
 	}
-	return mode, nil
+	return tm, max(w, 0), nil
 }
 
 func (x *videoExecutor) Check(ctx context.Context, j *configs.Job) []error {
@@ -79,11 +81,8 @@ func (x *videoExecutor) Check(ctx context.Context, j *configs.Job) []error {
 	if err := vo.Validate(); err != nil {
 		errs = append(errs, keyed(err, "height", "crf", "preset", "codec", "workers"))
 	}
-	if _, err := x.temporal(j); err != nil {
+	if _, _, err := x.temporal(j); err != nil {
 		errs = append(errs, err)
-	}
-	if j.TemporalWeight != nil {
-		errs = append(errs, &configs.FieldError{Key: "temporal_weight", Err: fmt.Errorf("not supported by this build's video command (it has no --temporal-weight)")})
 	}
 	for _, it := range j.Items {
 		if err := video.CheckOutput(it.Output); err != nil {
@@ -107,13 +106,16 @@ func (x *videoExecutor) Run(ctx context.Context, t configs.Task) error {
 	}
 	defer release()
 	vo.Engine, vo.Quiet, vo.Progress = eng, t.Progress.Quiet, t.Progress.W
-	mode, err := x.temporal(t.Job)
+	tm, weight, err := x.temporal(t.Job)
 	if err != nil {
 		return err
 	}
-	if mode != "off" {
-		if vo.Processor, err = temporalModes[mode].open(ctx, eng); err != nil {
+	if tm != nil {
+		if vo.Processor, err = tm.open(ctx, eng, weight); err != nil {
 			return err
+		}
+		if c, ok := vo.Processor.(io.Closer); ok {
+			defer c.Close()
 		}
 	}
 	_, err = video.Stylize(ctx, t.Input, t.Output, vo)

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -15,6 +16,7 @@ import (
 	"github.com/stylize/stylize/pipeline"
 	"github.com/stylize/stylize/pipeline/imageio"
 	"github.com/stylize/stylize/temporal"
+	"github.com/stylize/stylize/video"
 )
 
 func init() { registerEval("temporal", runEvalTemporal) }
@@ -29,8 +31,9 @@ func runEvalTemporal(ctx context.Context, args []string, stdout, stderr io.Write
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, `usage: stylize eval temporal [--flow estimated|true-shift:DX,DY] IN OUT
 
-IN and OUT are folders of frames (PNG or JPEG, in file-name order, same count
-and size): the input video and its stylization. Prints the warping error
+IN and OUT are the input video and its stylization: video files (any file
+ffmpeg reads; IN is decoded at OUT's height) or folders of frames (PNG or
+JPEG, in file-name order), with the same number of frames. Prints the warping error
 E_warp = mean over frame pairs of Σ M·(W(O_t+1) − O_t)² / Σ M (O in 0..1,
 W and M from the input's motion, M = not occluded), for OUT and for IN itself,
 and the mean |OUT − IN| (style strength) and mean |Laplacian| (sharpness).`)
@@ -47,48 +50,30 @@ and the mean |OUT − IN| (style strength) and mean |Laplacian| (sharpness).`)
 	if err != nil {
 		return usageError{err}
 	}
-	ins, err := frameFiles(pos[0])
-	if err != nil {
-		return err
-	}
-	outs, err := frameFiles(pos[1])
-	if err != nil {
-		return err
-	}
-	if len(ins) != len(outs) {
-		return fmt.Errorf("eval temporal: %s has %d frames, %s has %d: want the same count", pos[0], len(ins), pos[1], len(outs))
-	}
-	if len(ins) < 2 {
-		return fmt.Errorf("eval temporal: %s has %d frames, want at least 2", pos[0], len(ins))
-	}
 	out := temporal.WarpMeter{Shift: shift}
 	self := temporal.WarpMeter{Shift: shift}
 	var style, sharp, sharpIn float64
-	for i := range ins {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		a, err := readFrame(ins[i])
-		if err != nil {
-			return err
-		}
-		b, err := readFrame(outs[i])
-		if err != nil {
-			return err
-		}
+	frames, err := pairFrames(ctx, pos[0], pos[1], func(i int, a, b *pipeline.Frame) error {
 		if err := out.Add(a, b); err != nil {
-			return fmt.Errorf("eval temporal: frame %s: %w", outs[i], err)
+			return fmt.Errorf("eval temporal: frame %d of %s: %w", i, pos[1], err)
 		}
 		if err := self.Add(a, a); err != nil {
-			return fmt.Errorf("eval temporal: frame %s: %w", ins[i], err)
+			return fmt.Errorf("eval temporal: frame %d of %s: %w", i, pos[0], err)
 		}
 		style += temporal.MeanAbsDiff(b, a)
 		sharp += temporal.Sharpness(b)
 		sharpIn += temporal.Sharpness(a)
+		return nil
+	})
+	if err != nil {
+		return err
 	}
-	n := float64(len(ins))
+	if frames < 2 {
+		return fmt.Errorf("eval temporal: %s has %d frames, want at least 2", pos[0], frames)
+	}
+	n := float64(frames)
 	res := evalTemporalResult{
-		Frames: len(ins), Flow: *flowSpec,
+		Frames: frames, Flow: *flowSpec,
 		EWarp: out.Value(), EWarpInput: self.Value(), Coverage: out.Coverage(),
 		Style: style / n, Sharpness: sharp / n, SharpnessInput: sharpIn / n,
 	}
@@ -136,15 +121,92 @@ func parseFlowSpec(s string) (*[2]float32, error) {
 	return &d, nil
 }
 
+// frameSource hands the frames of a video file or a folder of pictures to
+// fn in order; height > 0 scales a video file to that height.
+func frameSource(ctx context.Context, path string, height int, fn func(i int, f *pipeline.Frame) error) error {
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		files, err := frameFiles(path)
+		if err != nil {
+			return err
+		}
+		for i, f := range files {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			fr, err := readFrame(f)
+			if err != nil {
+				return err
+			}
+			if err := fn(i, fr); err != nil {
+				return err
+			}
+		}
+		return nil
+	} else if err != nil {
+		return fmt.Errorf("eval temporal: %w", err)
+	}
+	return video.ReadFrames(ctx, path, video.Options{Height: height}, fn)
+}
+
+// frameHeight is the height of the first frame of a video file or folder.
+func frameHeight(ctx context.Context, path string) (int, error) {
+	h := 0
+	stop := errors.New("stop")
+	err := frameSource(ctx, path, 0, func(i int, f *pipeline.Frame) error { h = f.H; return stop })
+	if err != nil && !errors.Is(err, stop) {
+		return 0, err
+	}
+	return h, nil
+}
+
+// pairFrames walks the frames of in and out in step (in decoded at out's
+// height) and fails when their counts differ.
+func pairFrames(ctx context.Context, in, out string, fn func(i int, a, b *pipeline.Frame) error) (int, error) {
+	h, err := frameHeight(ctx, out)
+	if err != nil {
+		return 0, err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	ins := make(chan *pipeline.Frame, 4)
+	inErr := make(chan error, 1)
+	go func() {
+		defer close(ins)
+		inErr <- frameSource(ctx, in, h, func(i int, f *pipeline.Frame) error {
+			select {
+			case ins <- f.Clone():
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		})
+	}()
+	n := 0
+	err = frameSource(ctx, out, 0, func(i int, b *pipeline.Frame) error {
+		a, ok := <-ins
+		if !ok {
+			return fmt.Errorf("eval temporal: %s has more frames than %s (%d+)", out, in, i+1)
+		}
+		if a.W != b.W || a.H != b.H {
+			return fmt.Errorf("eval temporal: frame %d: %s is %dx%d, %s is %dx%d", i, in, a.W, a.H, out, b.W, b.H)
+		}
+		n++
+		return fn(i, a, b)
+	})
+	if err != nil {
+		return n, err
+	}
+	if _, more := <-ins; more {
+		return n, fmt.Errorf("eval temporal: %s has more frames than %s (%d)", in, out, n)
+	}
+	if err := <-inErr; err != nil {
+		return n, err
+	}
+	return n, nil
+}
+
 // frameFiles lists the PNG/JPEG frames of a folder in name order.
 func frameFiles(dir string) ([]string, error) {
-	st, err := os.Stat(dir)
-	if err != nil {
-		return nil, fmt.Errorf("eval temporal: %w", err)
-	}
-	if !st.IsDir() {
-		return nil, fmt.Errorf("eval temporal: %s: want a folder of frames (extract them with: ffmpeg -i %s DIR/%%05d.png)", dir, dir)
-	}
 	ents, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, fmt.Errorf("eval temporal: %w", err)

@@ -1,16 +1,21 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"image"
 	"image/png"
+	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stylize/stylize/pipeline/imageio"
+	"github.com/stylize/stylize/pipeline/testenv"
 )
 
 // writePan writes n crops of src moving by step px per frame (the content
@@ -94,5 +99,47 @@ func TestEvalTemporal(t *testing.T) {
 	}
 	if _, se, code := stylizeCmd(t, "eval", "temporal", in, filepath.Join(dir, "missing")); code != 1 {
 		t.Errorf("missing OUT: exit %d (%s), want 1", code, se)
+	}
+}
+
+// TestEvalTemporalVideos measures video files directly: the per-frame
+// stylization of a moving clip flickers more than the temporal one, and
+// clips of different lengths are refused.
+func TestEvalTemporalVideos(t *testing.T) {
+	testenv.ORT(t)
+	dir := t.TempDir()
+	in := clip(t, dir, "1")
+	measure := func(out string) float64 {
+		var so bytes.Buffer
+		if err := runEvalTemporal(context.Background(), []string{"--json", in, out}, &so, io.Discard); err != nil {
+			t.Fatal(err)
+		}
+		var r evalTemporalResult
+		if err := json.Unmarshal(so.Bytes(), &r); err != nil {
+			t.Fatal(err)
+		}
+		if r.Frames != 24 {
+			t.Errorf("%s: %d frames, want 24", out, r.Frames)
+		}
+		return r.EWarp
+	}
+	off, on := filepath.Join(dir, "off.mp4"), filepath.Join(dir, "on.mp4")
+	for _, a := range [][]string{{"--temporal", "off", "-o", off}, {"-o", on}} {
+		if err := runVideo(context.Background(), append(a, "-m", "builtin:ink", "--quiet", in), io.Discard, io.Discard); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eOff, eOn := measure(off), measure(on)
+	t.Logf("E_warp per-frame %.5f, temporal %.5f", eOff, eOn)
+	if eOn >= eOff {
+		t.Errorf("temporal output flickers as much as per-frame: %.5f vs %.5f", eOn, eOff)
+	}
+	short := filepath.Join(dir, "short.mp4")
+	if err := runVideo(context.Background(), []string{"--duration", "0.5", "--quiet", "-o", short, in}, io.Discard, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	err := runEvalTemporal(context.Background(), []string{in, short}, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "more frames") {
+		t.Errorf("different lengths: %v", err)
 	}
 }

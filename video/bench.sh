@@ -19,6 +19,7 @@ H=${3:-144}
 SECS=${4:-5}
 BIN=${BIN:-bin/stylize}
 SKIP=${SKIP:-} # space-separated parts to skip, e.g. "naive rss30"
+TEMPORAL=${TEMPORAL:-off} # the per-frame pipeline (issue 3); TEMPORAL=auto measures it with temporal coherence
 ENC=(-c:v libx264 -preset medium -crf 20 -pix_fmt yuv420p) # what stylize video uses by default
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
@@ -42,7 +43,7 @@ echo
 
 # 1 + 2 (and the 5 s RSS of 5)
 t0=$(now)
-/usr/bin/time -v -o "$T/time5" "$BIN" video -m "$MODEL" --height "$H" --duration "$SECS" --quiet --report "$T/r.json" -o "$T/pipe.mp4" "$IN"
+/usr/bin/time -v -o "$T/time5" "$BIN" video --temporal "$TEMPORAL" -m "$MODEL" --height "$H" --duration "$SECS" --quiet --report "$T/r.json" -o "$T/pipe.mp4" "$IN"
 t1=$(now)
 wall=$(calc "$t1 - $t0")
 frames=$(json "$T/r.json" frames)
@@ -72,7 +73,7 @@ fi
 # 4: identity pipeline vs plain ffmpeg, whole clip
 if ! skip identity; then
 	t0=$(now)
-	"$BIN" video -m builtin:identity --height "$H" --quiet --report "$T/id.json" -o "$T/id.mp4" "$IN"
+	"$BIN" video --temporal "$TEMPORAL" -m builtin:identity --height "$H" --quiet --report "$T/id.json" -o "$T/id.mp4" "$IN"
 	t1=$(now)
 	idwall=$(calc "$t1 - $t0")
 	idframes=$(json "$T/id.json" frames)
@@ -87,7 +88,7 @@ fi
 
 # 5: peak RSS, 5 s vs whole clip
 if ! skip rss30; then
-	/usr/bin/time -v -o "$T/time30" "$BIN" video -m "$MODEL" --height "$H" --quiet --report "$T/r30.json" -o "$T/pipe30.mp4" "$IN"
+	/usr/bin/time -v -o "$T/time30" "$BIN" video --temporal "$TEMPORAL" -m "$MODEL" --height "$H" --quiet --report "$T/r30.json" -o "$T/pipe30.mp4" "$IN"
 	rss30=$(maxrss "$T/time30")
 	f30=$(json "$T/r30.json" frames)
 	s30=$(calc "$(json "$T/r30.json" seconds)")
@@ -100,7 +101,7 @@ fi
 if ! skip workers; then
 	for wt in "1 2" "2 1" "2 2"; do
 		set -- $wt
-		"$BIN" video -m "$MODEL" --height "$H" --duration "$SECS" --workers "$1" --threads "$2" --quiet --report "$T/w.json" -o "$T/w.mp4" "$IN"
+		"$BIN" video --temporal "$TEMPORAL" -m "$MODEL" --height "$H" --duration "$SECS" --workers "$1" --threads "$2" --quiet --report "$T/w.json" -o "$T/w.mp4" "$IN"
 		echo "| 6 | --workers $1 --threads $2 | $(calc "$(json "$T/w.json" seconds)") s, $(calc "$(json "$T/w.json" fps)") fps, inference Σ $(calc "$(json "$T/w.json" inference_seconds)") s |"
 	done
 fi

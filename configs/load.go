@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/stylize/stylize/tiles"
 	"io/fs"
 	"math"
 	"os"
@@ -11,7 +12,6 @@ import (
 	"reflect"
 	"regexp"
 	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/stylize/stylize/pipeline/imageio"
@@ -578,34 +578,15 @@ func readable(p string) error {
 	return nil
 }
 
-// BBox is a lon/lat box: west, south, east, north (west > east crosses
-// the antimeridian).
-type BBox struct{ W, S, E, N float64 }
-
-// ParseBBox reads "W,S,E,N" in degrees.
-func ParseBBox(s string) (BBox, error) {
-	f := strings.Split(s, ",")
-	if len(f) != 4 {
-		return BBox{}, fmt.Errorf("%q: want W,S,E,N in degrees", s)
+// ParseBBox reads "W,S,E,N" in degrees as the tiles command does
+// (tiles.ParseBBox: longitudes wrapped, the antimeridian split, S > N refused).
+// The error drops the package's "bbox " prefix: the key path names it.
+func ParseBBox(s string) (tiles.Region, error) {
+	r, err := tiles.ParseBBox(s)
+	if err != nil {
+		return r, errors.New(strings.TrimPrefix(err.Error(), "bbox "))
 	}
-	var x [4]float64
-	for i, p := range f {
-		v, err := strconv.ParseFloat(strings.TrimSpace(p), 64)
-		if err != nil {
-			return BBox{}, fmt.Errorf("%q: want W,S,E,N in degrees", s)
-		}
-		x[i] = v
-	}
-	b := BBox{x[0], x[1], x[2], x[3]}
-	switch {
-	case b.W < -180 || b.W > 180 || b.E < -180 || b.E > 180:
-		return b, fmt.Errorf("%q: longitudes go from -180 to 180", s)
-	case b.S < -85.0511 || b.N > 85.0511:
-		return b, fmt.Errorf("%q: latitudes go from -85.0511 to 85.0511 (web mercator)", s)
-	case b.S >= b.N:
-		return b, fmt.Errorf("%q: south %g >= north %g", s, b.S, b.N)
-	}
-	return b, nil
+	return r, nil
 }
 
 func article(k Kind) string {

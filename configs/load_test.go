@@ -148,7 +148,7 @@ jobs:
 		`b.yaml:8:14: jobs[0].quality: 0: want 1..100`,
 		`b.yaml:10:11: jobs[1].kind: unknown kind "vidoe": want image, video or tiles (did you mean video?)`,
 		`b.yaml:15:11: jobs[2].zoom: "12-x": want Z or Z0-Z1, e.g. 12-16`,
-		`b.yaml:16:11: jobs[2].bbox: "13.5,52.6,13.3,52.4": south 52.6 >= north 52.4`,
+		`b.yaml:16:11: jobs[2].bbox: "13.5,52.6,13.3,52.4": south 52.6 is above north 52.4 (order is W,S,E,N)`,
 	}
 	if err == nil || err.Error() != strings.Join(want, "\n") {
 		t.Errorf("got:\n%v\nwant:\n%s", err, strings.Join(want, "\n"))
@@ -214,7 +214,7 @@ func TestParseZoom(t *testing.T) {
 		err    string
 	}{
 		{"12", 12, 12, ""}, {"12-16", 12, 16, ""}, {" 0 - 3 ", 0, 3, ""},
-		{"16-12", 0, 0, `"16-12" min > max`}, {"12-31", 0, 0, "zooms go from 0 to 30"},
+		{"16-12", 0, 0, `"16-12" min > max`}, {"12-31", 0, 0, "zooms go from 0 to 24"},
 		{"a-3", 0, 0, "want Z or Z0-Z1"}, {"-3", 0, 0, "want Z or Z0-Z1"}, {"", 0, 0, "want Z or Z0-Z1"},
 	} {
 		lo, hi, err := ParseZoom(c.in)

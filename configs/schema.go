@@ -1,7 +1,7 @@
 package configs
 
 import (
-	"fmt"
+	"github.com/stylize/stylize/tiles"
 	"path/filepath"
 	"strings"
 
@@ -119,36 +119,10 @@ type StringList []string
 
 // Zoom range helpers -------------------------------------------------------
 
-// ParseZoom reads "Z" or "Z0-Z1" (0..30, Z0 <= Z1).
+// ParseZoom reads "Z" or "Z0-Z1" as the tiles command does (tiles.ParseZoomRange).
 func ParseZoom(s string) (lo, hi int, err error) {
-	s = strings.TrimSpace(s)
-	a, b, ok := strings.Cut(s, "-")
-	if !ok {
-		b = a
-	}
-	if _, err := fmt.Sscanf(strings.TrimSpace(a)+" "+strings.TrimSpace(b), "%d %d", &lo, &hi); err != nil ||
-		!isDigits(strings.TrimSpace(a)) || !isDigits(strings.TrimSpace(b)) {
-		return 0, 0, fmt.Errorf("%q: want Z or Z0-Z1, e.g. 12-16", s)
-	}
-	if lo > 30 || hi > 30 {
-		return lo, hi, fmt.Errorf("%q: zooms go from 0 to 30", s)
-	}
-	if lo > hi {
-		return lo, hi, fmt.Errorf("%q min > max", s)
-	}
-	return lo, hi, nil
-}
-
-func isDigits(s string) bool {
-	if s == "" {
-		return false
-	}
-	for _, r := range s {
-		if r < '0' || r > '9' {
-			return false
-		}
-	}
-	return true
+	z0, z1, err := tiles.ParseZoomRange(s)
+	return int(z0), int(z1), err
 }
 
 // ModelOptions are the model.Options for the job (defaults merged, the

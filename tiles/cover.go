@@ -43,6 +43,44 @@ func (r Region) Bound() orb.Bound {
 	return b
 }
 
+// MaxZoom is the deepest zoom stylize accepts.
+const MaxZoom = 24
+
+// ParseZoomRange reads "Z" or "Z0-Z1" (0..MaxZoom, Z0 <= Z1). Errors quote
+// the value without naming the option, so callers prefix what fits.
+func ParseZoomRange(s string) (maptile.Zoom, maptile.Zoom, error) {
+	t := strings.TrimSpace(s)
+	a, b, ok := strings.Cut(t, "-")
+	if !ok {
+		b = a
+	}
+	a, b = strings.TrimSpace(a), strings.TrimSpace(b)
+	lo, err1 := strconv.Atoi(a)
+	hi, err2 := strconv.Atoi(b)
+	if err1 != nil || err2 != nil || !digits(a) || !digits(b) {
+		return 0, 0, fmt.Errorf("%q: want Z or Z0-Z1, e.g. 12-16", s)
+	}
+	if lo > MaxZoom || hi > MaxZoom {
+		return 0, 0, fmt.Errorf("%q: zooms go from 0 to %d", s, MaxZoom)
+	}
+	if lo > hi {
+		return 0, 0, fmt.Errorf("%q min > max", s)
+	}
+	return maptile.Zoom(lo), maptile.Zoom(hi), nil
+}
+
+func digits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
+}
+
 // ParseBBox reads W,S,E,N in degrees. Longitudes are wrapped into
 // −180..180; a box with W > E after wrapping crosses the antimeridian and is
 // split in two; S > N is refused.

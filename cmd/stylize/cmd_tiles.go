@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"strconv"
 	"strings"
 
 	"github.com/paulmach/orb/maptile"
@@ -122,26 +121,13 @@ func runTiles(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	return nil
 }
 
-// parseZoomRange reads Z or Z0-Z1.
+// parseZoomRange reads --zoom: Z or Z0-Z1.
 func parseZoomRange(s string) (maptile.Zoom, maptile.Zoom, error) {
-	a, b, found := strings.Cut(s, "-")
-	z0, err := strconv.Atoi(strings.TrimSpace(a))
+	z0, z1, err := tiles.ParseZoomRange(s)
 	if err != nil {
-		return 0, 0, fmt.Errorf("zoom %q: want Z or Z0-Z1", s)
+		return 0, 0, fmt.Errorf("zoom %w", err)
 	}
-	z1 := z0
-	if found {
-		if z1, err = strconv.Atoi(strings.TrimSpace(b)); err != nil {
-			return 0, 0, fmt.Errorf("zoom %q: want Z or Z0-Z1", s)
-		}
-	}
-	if z0 < 0 || z1 < 0 || z0 > 24 || z1 > 24 {
-		return 0, 0, fmt.Errorf("zoom %q: want zooms 0..24", s)
-	}
-	if z0 > z1 {
-		return 0, 0, fmt.Errorf("zoom %q: the first zoom is above the last", s)
-	}
-	return maptile.Zoom(z0), maptile.Zoom(z1), nil
+	return z0, z1, nil
 }
 
 // tileMargin maps the --margin flag (−1 unset, 0 none) onto

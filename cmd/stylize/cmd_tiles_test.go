@@ -23,7 +23,7 @@ func TestTilesUsage(t *testing.T) {
 		msg  string
 	}{
 		{"no arguments", []string{"tiles"}, 2, "--source, -o and --zoom are required"},
-		{"zoom order", []string{"tiles", "--source", src, "-o", "x", "--zoom", "13-10"}, 2, "first zoom is above the last"},
+		{"zoom order", []string{"tiles", "--source", src, "-o", "x", "--zoom", "13-10"}, 2, "min > max"},
 		{"bbox order", []string{"tiles", "--source", src, "-o", "x", "--zoom", "5", "--bbox", "10,60,20,50"}, 2, "south 60 is above north 50"},
 		{"webp out", []string{"tiles", "--source", src, "-o", "x", "--zoom", "5", "--format", "webp"}, 2, "no pure-Go WebP encoder"},
 		{"overviews", []string{"tiles", "--source", src, "-o", "x", "--zoom", "5", "--overviews", "6"}, 2, "want a zoom below"},

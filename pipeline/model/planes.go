@@ -229,3 +229,11 @@ func preserveColors(styl, content []float32, hw int) {
 		styl[2*hw+i] = content[2*hw+i] + d
 	}
 }
+
+// GetPlanes returns a buffer of n float32 for planar images, recycled from
+// earlier frames when one fits; its contents are undefined.
+func GetPlanes(n int) []float32 { return getF32(n) }
+
+// PutPlanes hands back a planar buffer (one from GetPlanes, or a result of
+// StylizePlanes or Net.Run) for reuse; the caller must not use it afterwards.
+func PutPlanes(p []float32) { putF32(p) }

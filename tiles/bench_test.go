@@ -15,7 +15,7 @@ func BenchmarkIdentityRun(b *testing.B) {
 	eng := openEngine(b, "builtin:identity")
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
-		if _, err := Run(context.Background(), eng, Options{Source: src, Output: filepath.Join(b.TempDir(), "id"), MinZoom: 12, MaxZoom: 14, Quiet: true}); err != nil {
+		if _, err := Run(context.Background(), eng, Options{Source: src, Output: filepath.Join(b.TempDir(), "id"), MinZoom: 12, MaxZoom: 14, Overviews: -1, Quiet: true}); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/stylize/stylize/pipeline"
 	"github.com/stylize/stylize/pipeline/imageio"
+	"github.com/stylize/stylize/pipeline/model"
 )
 
 // raster is a decoded tile: packed RGB plus alpha (nil when opaque).
@@ -114,31 +115,82 @@ func (p *pngPool) Get() *png.EncoderBuffer {
 }
 func (p *pngPool) Put(b *png.EncoderBuffer) { p.p.Put(b) }
 
-// encodeTile encodes w×h RGB (+ alpha) deterministically.
+// pixPool recycles the 4-byte-per-pixel pictures tiles are encoded from.
+var pixPool sync.Pool
+
+func getPix(n int) []byte {
+	if p, ok := pixPool.Get().(*[]byte); ok && cap(*p) >= n {
+		return (*p)[:n]
+	}
+	return make([]byte, n)
+}
+
+// encodeTile encodes w×h packed RGB (+ alpha, nil when opaque)
+// deterministically.
 func encodeTile(f Format, quality, w, h int, rgb, alpha []byte) ([]byte, error) {
+	pix := getPix(4 * w * h)
+	defer pixPool.Put(&pix)
+	jpg := f == JPEG
+	for i, j := 0, 0; i < len(rgb); i, j = i+3, j+4 {
+		a := uint8(255)
+		if alpha != nil && !jpg {
+			a = alpha[i/3]
+		}
+		if a == 0 { // invisible: store zeros, not stylized paint
+			pix[j], pix[j+1], pix[j+2], pix[j+3] = 0, 0, 0, 0
+			continue
+		}
+		pix[j], pix[j+1], pix[j+2], pix[j+3] = rgb[i], rgb[i+1], rgb[i+2], a
+	}
+	return encodePix(f, quality, w, h, pix)
+}
+
+// encodePlanes encodes the t×t tile at (x0, y0) of w×h planar RGB (+ the
+// tile's alpha, nil when opaque) like encodeTile, without an intermediate
+// packed copy.
+func encodePlanes(f Format, quality int, p []float32, w, h, x0, y0, t int, alpha []byte) ([]byte, error) {
+	pix := getPix(4 * t * t)
+	defer pixPool.Put(&pix)
+	hw := w * h
+	if f == JPEG {
+		alpha = nil
+	}
+	for y := 0; y < t; y++ {
+		s := (y0+y)*w + x0
+		rs, gs, bs := p[s:s+t], p[hw+s:hw+s+t], p[2*hw+s:2*hw+s+t]
+		row := pix[4*y*t : 4*(y+1)*t]
+		var ar []byte
+		if alpha != nil {
+			ar = alpha[y*t : (y+1)*t]
+		}
+		for x := range rs {
+			a := uint8(255)
+			if ar != nil {
+				a = ar[x]
+			}
+			if a == 0 {
+				row[4*x], row[4*x+1], row[4*x+2], row[4*x+3] = 0, 0, 0, 0
+				continue
+			}
+			row[4*x], row[4*x+1], row[4*x+2], row[4*x+3] = clamp8(rs[x]), clamp8(gs[x]), clamp8(bs[x]), a
+		}
+	}
+	return encodePix(f, quality, t, t, pix)
+}
+
+// encodePix encodes 4-byte pixels: non-premultiplied RGBA for PNG, opaque
+// RGBA for JPEG.
+func encodePix(f Format, quality, w, h int, pix []byte) ([]byte, error) {
 	var buf bytes.Buffer
+	r := image.Rect(0, 0, w, h)
 	switch f {
 	case JPEG:
-		img := image.NewRGBA(image.Rect(0, 0, w, h))
-		for i, j := 0, 0; i < len(rgb); i, j = i+3, j+4 {
-			img.Pix[j], img.Pix[j+1], img.Pix[j+2], img.Pix[j+3] = rgb[i], rgb[i+1], rgb[i+2], 255
-		}
+		img := &image.RGBA{Pix: pix, Stride: 4 * w, Rect: r}
 		if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: quality}); err != nil {
 			return nil, fmt.Errorf("encode jpeg: %w", err)
 		}
 	case PNG:
-		img := image.NewNRGBA(image.Rect(0, 0, w, h))
-		for i, j := 0, 0; i < len(rgb); i, j = i+3, j+4 {
-			a := uint8(255)
-			if alpha != nil {
-				a = alpha[i/3]
-			}
-			if a == 0 { // invisible: store zeros, not stylized paint
-				img.Pix[j], img.Pix[j+1], img.Pix[j+2], img.Pix[j+3] = 0, 0, 0, 0
-				continue
-			}
-			img.Pix[j], img.Pix[j+1], img.Pix[j+2], img.Pix[j+3] = rgb[i], rgb[i+1], rgb[i+2], a
-		}
+		img := &image.NRGBA{Pix: pix, Stride: 4 * w, Rect: r}
 		enc := png.Encoder{CompressionLevel: png.DefaultCompression, BufferPool: pngBuffers}
 		if err := enc.Encode(&buf, img); err != nil {
 			return nil, fmt.Errorf("encode png: %w", err)
@@ -182,19 +234,23 @@ func (g *grid) planes(crop int) ([]float32, int, int, bool) {
 		return g.cells[r*g.cols+c]
 	}
 	w, h := gw-2*crop, gh-2*crop
-	out := make([]float32, 3*w*h)
+	out := model.GetPlanes(3 * w * h) // every pixel is written below
 	hw := w * h
-	// Per column and row: the grid pixel it mirrors (computed once).
-	xs := make([]int, w)
-	for x := range xs {
-		xs[x] = reflectIn(x+crop, x0, x1)
+	rp, gp, bp := out[:hw], out[hw:2*hw], out[2*hw:]
+	// Per output column: the grid column and the pixel in it it mirrors
+	// (computed once, no divisions per pixel).
+	xc := make([]int, w)
+	xp := make([]int, w)
+	for x := range xc {
+		gx := reflectIn(x+crop, x0, x1)
+		xc[x], xp[x] = gx/g.t, gx%g.t
 	}
 	for y := 0; y < h; y++ {
 		gy := reflectIn(y+crop, y0, y1)
 		r := gy / g.t
+		ro, gro, bro := rp[y*w:(y+1)*w], gp[y*w:(y+1)*w], bp[y*w:(y+1)*w]
 		for x := 0; x < w; {
-			gx := xs[x]
-			c := gx / g.t
+			c := xc[x]
 			py := gy % g.t
 			cell := pick(c, r)
 			flip := false
@@ -211,18 +267,24 @@ func (g *grid) planes(crop int) ([]float32, int, int, bool) {
 				}
 			}
 			// Run of output pixels that stay in this cell.
-			for ; x < w && xs[x]/g.t == c; x++ {
-				o := y*w + x
-				if cell == nil {
-					out[o], out[hw+o], out[2*hw+o] = 128, 128, 128
-					continue
+			e := x
+			for e < w && xc[e] == c {
+				e++
+			}
+			if cell == nil {
+				for ; x < e; x++ {
+					ro[x], gro[x], bro[x] = 128, 128, 128
 				}
-				px := xs[x] % g.t
+				continue
+			}
+			src := cell.rgb[3*py*g.t : 3*(py+1)*g.t]
+			for ; x < e; x++ {
+				px := xp[x]
 				if flip {
 					px = g.t - 1 - px
 				}
-				i := 3 * (py*g.t + px)
-				out[o], out[hw+o], out[2*hw+o] = float32(cell.rgb[i]), float32(cell.rgb[i+1]), float32(cell.rgb[i+2])
+				s := src[3*px : 3*px+3]
+				ro[x], gro[x], bro[x] = float32(s[0]), float32(s[1]), float32(s[2])
 			}
 		}
 	}
@@ -244,20 +306,6 @@ func reflectIn(i, lo, hi int) int {
 		k = p - k
 	}
 	return lo + k
-}
-
-// cutRGB copies the t×t tile at (x0, y0) of w×h planes into packed RGB.
-func cutRGB(p []float32, w, h, x0, y0, t int) []byte {
-	hw := w * h
-	out := make([]byte, 3*t*t)
-	for y := 0; y < t; y++ {
-		for x := 0; x < t; x++ {
-			s := (y0+y)*w + x0 + x
-			i := 3 * (y*t + x)
-			out[i], out[i+1], out[i+2] = clamp8(p[s]), clamp8(p[hw+s]), clamp8(p[2*hw+s])
-		}
-	}
-	return out
 }
 
 func clamp8(v float32) uint8 {

@@ -505,6 +505,7 @@ func (r *runner) stylizeZones(ctx context.Context, zones []*zonePlan) error {
 	}
 	work := func(ctx context.Context, j *metaJob) (*metaJob, error) {
 		out, err := r.sty.Stylize(ctx, j.planes, j.w, j.h, j.stats)
+		model.PutPlanes(j.planes)
 		if err != nil {
 			return nil, fmt.Errorf("metatile z%d at %d/%d: %w", j.z, j.x0, j.y0, err)
 		}
@@ -598,8 +599,7 @@ func (r *runner) writeMeta(ctx context.Context, j *metaJob) error {
 		g.Go(func() error {
 			px := j.margin + int(c.t.X-j.x0)*r.t
 			py := j.margin + int(c.t.Y-j.y0)*r.t
-			rgb := cutRGB(j.stylized, j.w, j.h, px, py, r.t)
-			b, err := encodeTile(r.o.Format, r.o.Quality, r.t, r.t, rgb, c.alpha)
+			b, err := encodePlanes(r.o.Format, r.o.Quality, j.stylized, j.w, j.h, px, py, r.t, c.alpha)
 			if err != nil {
 				return fmt.Errorf("tile %s: %w", TileString(c.t), err)
 			}
@@ -607,7 +607,10 @@ func (r *runner) writeMeta(ctx context.Context, j *metaJob) error {
 			return nil
 		})
 	}
-	if err := g.Wait(); err != nil {
+	err := g.Wait()
+	model.PutPlanes(j.stylized)
+	j.stylized = nil
+	if err != nil {
 		return err
 	}
 	if err := r.sink.Write(batch); err != nil {

@@ -1,5 +1,5 @@
 // Package demo makes the inputs of configs/demo.yaml (`stylize
-// demo-inputs DIR`): a short clip from ffmpeg's lavfi test sources, a small
+// demo-inputs DIR`): a short clip panning over the picture, a small
 // XYZ tile pyramid cut from a picture, and a copy of that picture, so the
 // demo runs on a fresh machine with nothing but the repository.
 package demo
@@ -25,7 +25,7 @@ import (
 
 // The files Inputs makes inside its folder.
 const (
-	Clip    = "clip.mp4"    // 4 s, 320×180, 25 fps, H.264 + AAC sine tone
+	Clip    = "clip.mp4"    // 4 s, 320×180, 25 fps pan over the picture, H.264 + AAC sine tone
 	Picture = "picture.jpg" // the picture, copied
 	Tiles   = "tiles"       // XYZ folder tiles/{z}/{x}/{y}.png
 )
@@ -72,7 +72,7 @@ func Inputs(ctx context.Context, dir string, o Options) error {
 	if err := Pyramid(img, filepath.Join(dir, Tiles)); err != nil {
 		return err
 	}
-	return MakeClip(ctx, o.FFmpeg, filepath.Join(dir, Clip))
+	return MakeClip(ctx, o.FFmpeg, o.Picture, filepath.Join(dir, Clip))
 }
 
 func exists(p string) bool { _, err := os.Stat(p); return err == nil }
@@ -88,9 +88,11 @@ func copyPicture(src, dst string) error {
 	return pipeline.WriteFileAtomic(dst, func(w io.Writer) error { _, err := w.Write(b); return err })
 }
 
-// MakeClip writes a 4 s 320×180 clip of ffmpeg's testsrc2 pattern with a
-// 440 Hz tone, H.264 yuv420p + AAC (atomically; kept when it exists).
-func MakeClip(ctx context.Context, ffmpeg, out string) error {
+// MakeClip writes a 4 s 320×180 clip that pans across the picture (a
+// camera move over real content, which is where per-frame style transfer
+// flickers) with a 440 Hz tone, H.264 yuv420p + AAC (atomically; kept when
+// it exists). The picture must be at least 320×180.
+func MakeClip(ctx context.Context, ffmpeg, picture, out string) error {
 	if exists(out) {
 		return nil
 	}
@@ -101,8 +103,11 @@ func MakeClip(ctx context.Context, ffmpeg, out string) error {
 	defer a.Abort()
 	a.Close() // ffmpeg writes the temporary file by name
 	cmd := exec.CommandContext(ctx, ffmpeg, "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
-		"-f", "lavfi", "-i", "testsrc2=size=320x180:rate=25:duration=4",
+		"-loop", "1", "-framerate", "25", "-t", "4", "-i", picture,
 		"-f", "lavfi", "-i", "sine=frequency=440:duration=4",
+		// A 320×180 window moving right and a little down over the picture,
+		// ending at its edge: about 1.9 px and 0.6 px per frame.
+		"-vf", "crop=320:180:x='(iw-320)*n/99':y='(ih-180)*(0.2+0.6*n/99)',format=yuv420p",
 		"-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest",
 		"-f", "mp4", a.TempPath())
 	var stderr bytes.Buffer

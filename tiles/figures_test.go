@@ -226,3 +226,57 @@ func speed(t *testing.T, say func(string, ...any)) {
 		n, rounds, plain.Seconds(), float64(n)/plain.Seconds(), plainCPU.Seconds(), rep.Metatile, rep.Margin, ident.Seconds(), float64(n)/ident.Seconds(), identCPU.Seconds(),
 		plain.Seconds()/ident.Seconds(), plainCPU.Seconds()/identCPU.Seconds())
 }
+
+// TestBlendFigures measures the seam ratio with and without feathered
+// metatile blending, with shared and per-window statistics:
+//
+//	STYLIZE_FIGURES_BLEND=1 [STYLIZE_FIGURES_MODELS=la_muse,udnie] \
+//	[STYLIZE_FIGURES_SETS=berlin:13-13,anholt:12-13] go test ./tiles -run TestBlendFigures -v -timeout 60m
+func TestBlendFigures(t *testing.T) {
+	if os.Getenv("STYLIZE_FIGURES_BLEND") == "" {
+		t.Skip("set STYLIZE_FIGURES_BLEND=1 to measure blending (slow)")
+	}
+	ctx := context.Background()
+	models := []string{"la_muse", "udnie"}
+	if m := os.Getenv("STYLIZE_FIGURES_MODELS"); m != "" {
+		models = strings.Split(m, ",")
+	}
+	paths := map[string]string{"berlin": "tiles/berlin.mbtiles", "anholt": "tiles/anholt_osmbright"}
+	sets := "berlin:13-13,anholt:12-13"
+	if s := os.Getenv("STYLIZE_FIGURES_SETS"); s != "" {
+		sets = s
+	}
+	for _, mname := range models {
+		eng := openEngine(t, testenv.Model(t, mname))
+		for _, set := range strings.Split(sets, ",") {
+			name, zr, _ := strings.Cut(set, ":")
+			z0, z1, err := ParseZoomRange(zr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			src := testenv.SharedFile(t, paths[name])
+			for _, stats := range []StatsMode{StatsWindow, StatsShared} {
+				line := fmt.Sprintf("%s %s z%d-%d stats %s:", mname, name, z0, z1, stats)
+				for _, blend := range []int{-1, 32} {
+					out := filepath.Join(t.TempDir(), "o")
+					st := time.Now()
+					rep, err := Run(ctx, eng, Options{Source: src, Output: out, MinZoom: z0, MaxZoom: z1, Overviews: -1, Stats: stats, Blend: blend, Quiet: true})
+					if err != nil {
+						t.Fatal(err)
+					}
+					o, _ := OpenXYZ(out, false)
+					line += fmt.Sprintf(" | blend %d px (%.0f s):", rep.Blend, time.Since(st).Seconds())
+					for z := z0; z <= z1; z++ {
+						m, err := Stitch(ctx, o, z)
+						if err != nil {
+							t.Fatal(err)
+						}
+						r, _ := Seams(m)
+						line += fmt.Sprintf(" z%d %.3f", z, r.Ratio)
+					}
+				}
+				t.Log(line)
+			}
+		}
+	}
+}

@@ -35,6 +35,11 @@ type Options struct {
 	PerZoom  bool
 	Metatile int       // tiles per metatile side; 0 = about 1024 px of tiles
 	Margin   int       // px of neighbour context; 0 = sized to the model, −1 = none
+	// Blend is the px by which neighbouring metatiles overlap and are mixed
+	// with raised-cosine weights (at most half the margin); 0 = default
+	// (half the margin with per-window statistics, none when shared
+	// statistics make the metatiles agree already), −1 = none.
+	Blend int
 	Stats    StatsMode // "" = shared
 	Format   Format    // "" = png
 	Quality  int       // JPEG quality; 0 = 90
@@ -81,6 +86,9 @@ func (o Options) Validate() error {
 	if o.Margin < -1 || o.Margin > 1024 {
 		return fmt.Errorf("margin %d: want 1..1024 px (0 = default, −1 = none)", o.Margin)
 	}
+	if o.Blend < -1 || o.Blend > 512 {
+		return fmt.Errorf("blend %d: want 1..512 px (0 = default, −1 = none)", o.Blend)
+	}
 	switch o.Stats {
 	case "", StatsShared, StatsWindow:
 	default:
@@ -119,6 +127,7 @@ type Report struct {
 	TileSize         int         `json:"tile_size"`
 	Metatile         int         `json:"metatile"`
 	Margin           int         `json:"margin_px"`
+	Blend            int         `json:"blend_px"`
 	Stats            string      `json:"stats"`
 	StatsNote        string      `json:"stats_note,omitempty"`
 	Format           string      `json:"format"`
@@ -373,6 +382,7 @@ type metaJob struct {
 	planes   []float32
 	w, h     int
 	margin   int
+	zone     *zonePlan
 	core     []coreTile
 	stats    Stats
 	stylized []float32
@@ -420,6 +430,24 @@ type zonePlan struct {
 	n, margin  int
 	maxX, maxY uint32
 	plans      []metaPlan
+	blend      *blender // nil: metatiles are cut, not blended
+}
+
+// blendWidth is the overlap of neighbouring metatiles in px (0: none).
+func (r *runner) blendWidth(margin int) int {
+	b := r.o.Blend
+	switch {
+	case b < 0:
+		return 0
+	case b == 0:
+		if r.sty.shared() || !onnx.HasInstanceNorm(r.eng.Model) {
+			// Shared statistics (or none to share) and a margin covering
+			// the receptive field: the metatiles agree, nothing to hide.
+			return 0
+		}
+		b = margin / 2
+	}
+	return min(b, margin/2, r.t/2)
 }
 
 type metaPlan struct {
@@ -463,6 +491,7 @@ func (r *runner) plan(ctx context.Context, z maptile.Zoom, want []maptile.Tile) 
 		return order[i].mx < order[j].mx
 	})
 	var plans []metaPlan
+	todoSet := map[maptile.Tile]bool{}
 	for _, k := range order {
 		var todo []maptile.Tile
 		for _, t := range groups[k] {
@@ -475,18 +504,36 @@ func (r *runner) plan(ctx context.Context, z maptile.Zoom, want []maptile.Tile) 
 				continue
 			}
 			todo = append(todo, t)
+			todoSet[t] = true
 		}
 		r.prog.Add(int64(len(groups[k]) - len(todo)))
-		if len(todo) > 0 {
-			plans = append(plans, metaPlan{minX + k.mx*uint32(n), minY + k.my*uint32(n), todo})
-		}
+		plans = append(plans, metaPlan{minX + k.mx*uint32(n), minY + k.my*uint32(n), todo})
 	}
-	if len(plans) == 0 {
+	if len(todoSet) == 0 {
 		return nil, nil
 	}
-	zp := &zonePlan{z: z, want: want, n: n, margin: margin, maxX: minX, maxY: minY, plans: plans}
+	zp := &zonePlan{z: z, want: want, n: n, margin: margin, maxX: minX, maxY: minY}
 	for _, t := range want {
 		zp.maxX, zp.maxY = max(zp.maxX, t.X), max(zp.maxY, t.Y)
+	}
+	b := r.blendWidth(margin)
+	r.rep.Blend = b
+	if b > 0 {
+		// Blended: a done metatile runs again when a neighbour's tiles
+		// need its band.
+		zp.blend = newBlender(zp, r.t, b, minX, minY, todoSet)
+		need := zp.blend.needed()
+		for _, p := range plans {
+			if need[[2]int{int(p.x0-minX) / n, int(p.y0-minY) / n}] {
+				zp.plans = append(zp.plans, p)
+			}
+		}
+		return zp, nil
+	}
+	for _, p := range plans {
+		if len(p.todo) > 0 {
+			zp.plans = append(zp.plans, p)
+		}
 	}
 	return zp, nil
 }
@@ -504,6 +551,9 @@ func (r *runner) stylizeZones(ctx context.Context, zones []*zonePlan) error {
 		return nil
 	}
 	work := func(ctx context.Context, j *metaJob) (*metaJob, error) {
+		if j.planes == nil {
+			return j, nil // nothing readable: passes on to the blender
+		}
 		out, err := r.sty.Stylize(ctx, j.planes, j.w, j.h, j.stats)
 		model.PutPlanes(j.planes)
 		if err != nil {
@@ -539,7 +589,7 @@ func (r *runner) emitZone(ctx context.Context, zp *zonePlan, emit func(*metaJob)
 		for _, t := range p.todo {
 			todo[t] = true
 		}
-		job := &metaJob{z: z, x0: p.x0, y0: p.y0, cols: cols, rows: rows, margin: margin, stats: stats}
+		job := &metaJob{z: z, x0: p.x0, y0: p.y0, cols: cols, rows: rows, margin: margin, stats: stats, zone: zp}
 		for gy := 0; gy < g.rows; gy++ {
 			for gx := 0; gx < g.cols; gx++ {
 				x := int64(p.x0) + int64(gx-ring)
@@ -576,10 +626,17 @@ func (r *runner) emitZone(ctx context.Context, zp *zonePlan, emit func(*metaJob)
 				}
 			}
 		}
-		if len(job.core) == 0 {
+		if len(job.core) == 0 && zp.blend == nil {
 			continue
 		}
-		job.planes, job.w, job.h, _ = g.planes(ring*r.t - margin)
+		var ok bool
+		job.planes, job.w, job.h, ok = g.planes(ring*r.t - margin)
+		if !ok {
+			if zp.blend == nil {
+				continue
+			}
+			job.planes = nil
+		}
 		if err := emit(job); err != nil {
 			return err
 		}
@@ -592,14 +649,22 @@ func (r *runner) emitZone(ctx context.Context, zp *zonePlan, emit func(*metaJob)
 func (r *runner) writeMeta(ctx context.Context, j *metaJob) error {
 	// Cut and encode the tiles in parallel: PNG encoding is the costliest
 	// step after the model, and the model waits for no one here.
-	batch := make([]Encoded, len(j.core))
+	var done []blendDone
+	if bl := j.zone.blend; bl != nil {
+		done = bl.add(j)
+	} else {
+		for _, c := range j.core {
+			done = append(done, blendDone{c: c, p: j.stylized, w: j.w, h: j.h,
+				x0: j.margin + int(c.t.X-j.x0)*r.t, y0: j.margin + int(c.t.Y-j.y0)*r.t})
+		}
+	}
+	batch := make([]Encoded, len(done))
 	var g errgroup.Group
 	g.SetLimit(runtime.GOMAXPROCS(0))
-	for i, c := range j.core {
+	for i, d := range done {
+		c := d.c
 		g.Go(func() error {
-			px := j.margin + int(c.t.X-j.x0)*r.t
-			py := j.margin + int(c.t.Y-j.y0)*r.t
-			b, err := encodePlanes(r.o.Format, r.o.Quality, j.stylized, j.w, j.h, px, py, r.t, c.alpha)
+			b, err := encodePlanes(r.o.Format, r.o.Quality, d.p, d.w, d.h, d.x0, d.y0, r.t, c.alpha)
 			if err != nil {
 				return fmt.Errorf("tile %s: %w", TileString(c.t), err)
 			}
@@ -608,10 +673,19 @@ func (r *runner) writeMeta(ctx context.Context, j *metaJob) error {
 		})
 	}
 	err := g.Wait()
-	model.PutPlanes(j.stylized)
-	j.stylized = nil
+	if j.stylized != nil {
+		model.PutPlanes(j.stylized)
+		j.stylized = nil
+	}
 	if err != nil {
 		return err
+	}
+	if len(batch) == 0 {
+		r.rep.Metatiles++
+		if afterBatch != nil {
+			afterBatch(r.rep.Metatiles)
+		}
+		return nil
 	}
 	if err := r.sink.Write(batch); err != nil {
 		return err

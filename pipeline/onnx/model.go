@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"path/filepath"
 	"sort"
 
 	"google.golang.org/protobuf/proto"
@@ -32,7 +33,14 @@ func Load(path string) (*Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("model %s: %w", path, unwrapPathError(err))
 	}
-	return Parse(path, b)
+	m, err := Parse(path, b)
+	if err != nil {
+		return nil, err
+	}
+	if err := inlineExternalData(m, filepath.Dir(path)); err != nil {
+		return nil, err
+	}
+	return m, nil
 }
 
 func unwrapPathError(err error) error {

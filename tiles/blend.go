@@ -23,10 +23,10 @@ import (
 type blender struct {
 	t, n, b    int
 	minX, minY uint32
-	cols, rows int               // tiles of the zone's rectangle
-	mcols      int               // metatile columns
-	mrows      int               // metatile rows
-	exists     map[[2]int]bool   // metatiles with wanted tiles
+	cols, rows int             // tiles of the zone's rectangle
+	mcols      int             // metatile columns
+	mrows      int             // metatile rows
+	exists     map[[2]int]bool // metatiles with wanted tiles
 	todo       map[maptile.Tile]bool
 	pending    map[maptile.Tile]*blendAcc
 	owned      map[maptile.Tile]coreTile // tiles their owner will write, with alpha

@@ -33,13 +33,13 @@ type Options struct {
 	Overviews int
 	// PerZoom stylizes the overview zooms from the source instead.
 	PerZoom  bool
-	Metatile int       // tiles per metatile side; 0 = about 1024 px of tiles
-	Margin   int       // px of neighbour context; 0 = sized to the model, −1 = none
+	Metatile int // tiles per metatile side; 0 = about 1024 px of tiles
+	Margin   int // px of neighbour context; 0 = sized to the model, −1 = none
 	// Blend is the px by which neighbouring metatiles overlap and are mixed
 	// with raised-cosine weights (at most half the margin); 0 = default
 	// (half the margin with per-window statistics, none when shared
 	// statistics make the metatiles agree already), −1 = none.
-	Blend int
+	Blend    int
 	Stats    StatsMode // "" = shared
 	Format   Format    // "" = png
 	Quality  int       // JPEG quality; 0 = 90

@@ -36,6 +36,7 @@ func runTiles(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	overviews := fs.Int("overviews", -1, "build zooms down to this one below Z0 by 2×2 downsampling of the stylized tiles")
 	perZoom := fs.Bool("per-zoom", false, "with --overviews: stylize those zooms from the source instead of downsampling")
 	metatile := fs.Int("metatile", 0, "tiles per metatile side (default: about 1024 px)")
+	blend := fs.Int("blend", -1, "px by which neighbouring metatiles overlap and are feathered together (at most half the margin); 0 = none (default -1: half the margin with --stats window, none with shared statistics, which make metatiles agree)")
 	stats := fs.String("stats", "shared", "normalisation statistics: shared (one set per zoom, seamless) or window (per metatile)")
 	format := fs.String("format", "png", "tile format png or jpg")
 	quality := fs.Int("quality", 90, "JPEG quality 1..100")
@@ -67,7 +68,7 @@ func runTiles(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	o := tiles.Options{
 		Source: *source, Output: *out, MinZoom: z0, MaxZoom: z1,
 		SourceOptions: tiles.SourceOptions{TMS: *tms, HTTP: tiles.HTTPOptions{Contact: *userAgent, Rate: *rate, Concurrency: *conc, CacheDir: *cache}},
-		Overviews:     *overviews, PerZoom: *perZoom, Metatile: *metatile, Margin: tileMargin(mf.margin),
+		Overviews:     *overviews, PerZoom: *perZoom, Metatile: *metatile, Margin: tileMargin(mf.margin), Blend: tileMargin(*blend),
 		Stats: tiles.StatsMode(*stats), Quality: *quality, Workers: *workers, Quiet: *quiet, Progress: stderr,
 	}
 	if o.SourceOptions.HTTP.CacheDir == "" {
@@ -130,8 +131,8 @@ func parseZoomRange(s string) (maptile.Zoom, maptile.Zoom, error) {
 	return z0, z1, nil
 }
 
-// tileMargin maps the --margin flag (−1 unset, 0 none) onto
-// tiles.Options.Margin (0 default, −1 none).
+// tileMargin maps the --margin and --blend flags (−1 unset, 0 none) onto
+// tiles.Options.Margin and Blend (0 default, −1 none).
 func tileMargin(flag int) int {
 	switch {
 	case flag < 0:

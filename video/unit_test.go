@@ -1,6 +1,8 @@
 package video
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -164,4 +166,30 @@ func FuzzParseTime(f *testing.F) {
 			t.Fatalf("ParseTime(%q) = %v, negative", s, d)
 		}
 	})
+}
+
+func TestIsSequence(t *testing.T) {
+	dir := t.TempDir()
+	for _, name := range []string{"a_0001.png", "b_3.png", "c_12.png"} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tests := []struct {
+		pattern string
+		want    bool
+	}{
+		{"a_%04d.png", true},
+		{"b_%d.png", true},
+		{"a_%4d.png", false}, // space-padded: a_   1.png
+		{"c_%d.png", false},  // first frame above 4, as for ffmpeg
+		{"a_%04d_%d.png", false},
+		{"a_0001.png", false},
+		{"missing_%04d.png", false},
+	}
+	for _, tc := range tests {
+		if got := isSequence(filepath.Join(dir, tc.pattern)); got != tc.want {
+			t.Errorf("isSequence(%q) = %v, want %v", tc.pattern, got, tc.want)
+		}
+	}
 }

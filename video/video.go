@@ -154,18 +154,8 @@ func Stylize(ctx context.Context, in, out string, o Options) (*Report, error) {
 		return nil, err
 	}
 	if !strings.Contains(in, "://") {
-		st, err := os.Stat(in)
-		if err != nil {
-			if errors.Is(err, os.ErrNotExist) {
-				return nil, fmt.Errorf("input %s: no such file", in)
-			}
-			return nil, fmt.Errorf("input %s: %w", in, err)
-		}
-		if st.IsDir() {
-			return nil, fmt.Errorf("input %s: is a folder, want a video file", in)
-		}
-		if st.Size() == 0 {
-			return nil, fmt.Errorf("input %s: empty file (0 bytes)", in)
+		if err := checkInput(in); err != nil {
+			return nil, err
 		}
 	}
 	if err := lookTools(); err != nil {

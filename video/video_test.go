@@ -42,6 +42,8 @@ func TestStylizeClips(t *testing.T) {
 		"-vf", `select=lt(mod(n\,4)\,2)`, "-fps_mode", "vfr", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"}
 	vfrMP4 := makeClip(t, dir, "vfr.mp4", vfrArgs...)
 	vfrMKV := makeClip(t, dir, "vfr.mkv", vfrArgs...)
+	// An image sequence pattern, read by ffmpeg's image2 demuxer at 25 fps.
+	seq := makeClip(t, dir, "seq_%03d.png", "-f", "lavfi", "-i", "testsrc2=size=96x64:rate=25:duration=0.4")
 
 	tests := []struct {
 		name       string
@@ -81,6 +83,7 @@ func TestStylizeClips(t *testing.T) {
 		{name: "no audio", in: silent, w: 96, h: 64, frames: 30, fps: 30, codec: "h264", videoSecs: 1},
 		{name: "vfr mp4 made constant at the average rate", in: vfrMP4, w: 96, h: 64, frames: 24, fps: 288.0 / 23, codec: "h264", videoSecs: 23.0 / 12},
 		{name: "vfr mkv made constant at the average rate", in: vfrMKV, w: 96, h: 64, frames: 24, fps: 288.0 / 23, codec: "h264", videoSecs: 23.0 / 12},
+		{name: "image sequence", in: seq, w: 96, h: 64, frames: 10, fps: 25, codec: "h264", videoSecs: 0.4},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

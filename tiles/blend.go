@@ -1,6 +1,7 @@
 package tiles
 
 import (
+	"fmt"
 	"math"
 
 	"github.com/paulmach/orb/maptile"
@@ -31,6 +32,7 @@ type blender struct {
 	pending    map[maptile.Tile]*blendAcc
 	owned      map[maptile.Tile]coreTile // tiles their owner will write, with alpha
 	ramp       []float32                 // ramp[i]: weight at i+0.5 px from −b, 2b values
+	jobsLeft   int                       // metatiles still to come
 }
 
 type blendAcc struct {
@@ -136,7 +138,8 @@ func (bl *blender) weights(w []float32, p0, c0, c1 int, lo, hi bool) {
 
 // add takes one metatile's output (nil when it had nothing to stylize) and
 // returns the tiles it completes: each a t×t planar picture and its alpha.
-func (bl *blender) add(j *metaJob) []blendDone {
+func (bl *blender) add(j *metaJob) ([]blendDone, error) {
+	bl.jobsLeft--
 	for _, c := range j.core {
 		bl.owned[c.t] = c
 	}
@@ -235,7 +238,10 @@ func (bl *blender) add(j *metaJob) []blendDone {
 			done = append(done, blendDone{c: c, p: acc.rgb, w: t, h: t})
 		}
 	}
-	return done
+	if bl.jobsLeft == 0 && len(bl.pending) > 0 {
+		return nil, fmt.Errorf("zoom %d: %d tiles were not covered by all their metatiles (blending plan)", j.z, len(bl.pending))
+	}
+	return done, nil
 }
 
 // blendDone is a finished tile: the t×t square at (x0, y0) of w×h planes.

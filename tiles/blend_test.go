@@ -22,6 +22,7 @@ func TestBlenderRamp(t *testing.T) {
 		todo[tt] = true
 	}
 	bl := newBlender(zp, tsz, b, 0, 0, todo)
+	bl.jobsLeft = 2
 	job := func(x0 uint32, v float32) *metaJob {
 		w, h := n*tsz+2*margin, tsz+2*margin
 		p := make([]float32, 3*w*h)
@@ -35,7 +36,10 @@ func TestBlenderRamp(t *testing.T) {
 		return j
 	}
 	got := map[uint32][]float32{} // tile x → its first row (R)
-	collect := func(ds []blendDone) {
+	collect := func(ds []blendDone, err error) {
+		if err != nil {
+			t.Fatal(err)
+		}
 		for _, d := range ds {
 			row := make([]float32, tsz)
 			for x := range row {

@@ -528,6 +528,7 @@ func (r *runner) plan(ctx context.Context, z maptile.Zoom, want []maptile.Tile) 
 				zp.plans = append(zp.plans, p)
 			}
 		}
+		zp.blend.jobsLeft = len(zp.plans)
 		return zp, nil
 	}
 	for _, p := range plans {
@@ -651,7 +652,10 @@ func (r *runner) writeMeta(ctx context.Context, j *metaJob) error {
 	// step after the model, and the model waits for no one here.
 	var done []blendDone
 	if bl := j.zone.blend; bl != nil {
-		done = bl.add(j)
+		var err error
+		if done, err = bl.add(j); err != nil {
+			return err
+		}
 	} else {
 		for _, c := range j.core {
 			done = append(done, blendDone{c: c, p: j.stylized, w: j.w, h: j.h,

@@ -78,7 +78,8 @@ func TestFigures(t *testing.T) {
 			}
 			tiled, rep := run("tiled", Options{})
 			naive, nrep := run("naive", Options{Metatile: 1, Margin: -1, Stats: StatsWindow})
-			window, _ := run("window", Options{Stats: StatsWindow})
+			window, _ := run("window", Options{Stats: StatsWindow, Blend: -1})
+			blended, brep := run("blended", Options{Stats: StatsWindow})
 			say("%s %s z%d-%d: tiled (metatile %d, margin %d px, shared stats): %d tiles, %d metatiles, wall %.1f s, Σ inference %.1f s (%d runs, %.1f MP) → wall/inference %.3f; naive per tile: wall %.1f s, Σ inference %.1f s",
 				mname, set.name, set.z0, set.z1, rep.Metatile, rep.Margin, rep.TilesWritten, rep.Metatiles, rep.Seconds, rep.InferenceSeconds,
 				rep.InferenceRuns, float64(rep.InferencePixels)/1e6, rep.Seconds/rep.InferenceSeconds, nrep.Seconds, nrep.InferenceSeconds)
@@ -86,16 +87,19 @@ func TestFigures(t *testing.T) {
 			tSrc, _ := OpenXYZ(tiled, false)
 			nSrc, _ := OpenXYZ(naive, false)
 			wSrc, _ := OpenXYZ(window, false)
+			bSrc, _ := OpenXYZ(blended, false)
 			for z := set.z0; z <= set.z1; z++ {
 				ms, _ := Stitch(ctx, srcSrc, z)
 				mt, _ := Stitch(ctx, tSrc, z)
 				mn, _ := Stitch(ctx, nSrc, z)
 				mw, _ := Stitch(ctx, wSrc, z)
+				mb, _ := Stitch(ctx, bSrc, z)
 				rs, _ := Seams(ms)
 				rt, _ := Seams(mt)
 				rn, _ := Seams(mn)
 				rw0, _ := Seams(mw)
-				line := fmt.Sprintf("%s %s z%d (%d×%d tiles): seam ratio tiled %.3f, naive %.3f, margin without shared stats %.3f, source %.3f", mname, set.name, z, ms.Cols, ms.Rows, rt.Ratio, rn.Ratio, rw0.Ratio, rs.Ratio)
+				rb, _ := Seams(mb)
+				line := fmt.Sprintf("%s %s z%d (%d×%d tiles): seam ratio tiled %.3f, naive %.3f, margin without shared stats %.3f (blended %d px: %.3f), source %.3f", mname, set.name, z, ms.Cols, ms.Rows, rt.Ratio, rn.Ratio, rw0.Ratio, brep.Blend, rb.Ratio, rs.Ratio)
 				if ms.W()*ms.H() <= wholeMax { // the whole region fits in memory at once
 					// The whole region in one run, reflect-padded by the same
 					// margin as the metatiles (as stylize image pads a picture).

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"runtime"
 	"strings"
 	"sync"
@@ -296,7 +297,8 @@ func (s *Session) RunWith(inputs []Tensor, use func(outs []Tensor) error) error 
 	outs := make([]ortgo.Value, len(s.Outputs))
 	defer func() {
 		for _, o := range outs {
-			if o != nil {
+			// A failed conversion leaves a typed nil in the interface.
+			if o != nil && !reflect.ValueOf(o).IsNil() {
 				o.Destroy()
 			}
 		}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/stylize/stylize/pipeline"
 	"github.com/stylize/stylize/pipeline/onnx"
+	"github.com/stylize/stylize/pipeline/onnx/onnxpb"
 	"github.com/stylize/stylize/pipeline/ort"
 )
 
@@ -96,6 +97,7 @@ func Open(ctx context.Context, opt Options) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
+	onlyOutput(m, conv.OutputName)
 	dev, _ := ort.ParseDevice(opt.Device)
 	net, err := NewNet(m, conv, ort.SessionOptions{Device: dev, Threads: opt.Threads})
 	if err != nil {
@@ -110,6 +112,19 @@ func Open(ctx context.Context, opt Options) (*Engine, error) {
 	}
 	e.net.conv = e.Conv
 	return e, nil
+}
+
+// onlyOutput drops the graph outputs other than the image one: a model's
+// further outputs (a mask, a scalar score) are never read, and onnxruntime
+// then neither computes nor returns them.
+func onlyOutput(m *onnx.Model, name string) {
+	g := m.Proto.GetGraph()
+	for _, o := range g.GetOutput() {
+		if o.GetName() == name {
+			g.Output = []*onnxpb.ValueInfoProto{o}
+			return
+		}
+	}
 }
 
 // LoadModel loads a model file or generates a built-in one, with float16

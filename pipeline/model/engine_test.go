@@ -15,6 +15,7 @@ import (
 	"github.com/stylize/stylize/pipeline"
 	"github.com/stylize/stylize/pipeline/imageio"
 	"github.com/stylize/stylize/pipeline/onnx"
+	"github.com/stylize/stylize/pipeline/onnx/onnxpb"
 	"github.com/stylize/stylize/pipeline/testenv"
 )
 
@@ -518,5 +519,34 @@ func BenchmarkInference640x360(b *testing.B) {
 			d, n := e.InferenceTime()
 			b.ReportMetric(float64(d.Milliseconds())/float64(n), "ms-model/frame")
 		})
+	}
+}
+
+// A model with outputs beyond the image (here a scalar, which onnxruntime_go
+// cannot even return) runs: only the image output is computed and read.
+func TestExtraOutputsIgnored(t *testing.T) {
+	testenv.ORT(t)
+	b := onnx.NewBuilder("extra")
+	dims := []onnx.Dim{{Value: 1}, {Value: 3}, {Value: -1, Param: "h"}, {Value: -1, Param: "w"}}
+	x := b.Input("image", onnxpb.TensorProto_FLOAT, dims)
+	b.NodeTo("Identity", []string{x}, []string{"stylized"})
+	b.NodeTo("ReduceMean", []string{x}, []string{"score"}, onnx.AttrInt("keepdims", 0))
+	b.Output("stylized", onnxpb.TensorProto_FLOAT, dims)
+	b.Output("score", onnxpb.TensorProto_FLOAT, nil)
+	bs, err := b.Model("extra", 13, nil).Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), "extra.onnx")
+	if err := os.WriteFile(p, bs, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e := open(t, Options{Model: p, Threads: 1})
+	f := pipeline.NewFrame(20, 12)
+	for i := range f.Pix {
+		f.Pix[i] = byte(i * 7)
+	}
+	if d := meanAbsDiff(f, stylize(t, e, f)); d > 1 {
+		t.Errorf("identity with an extra output changed the picture by %.2f per value", d)
 	}
 }

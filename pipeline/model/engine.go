@@ -421,12 +421,20 @@ func (e *Engine) stylizeOnce(ctx context.Context, in []float32, w, h int) ([]flo
 	if err != nil {
 		return nil, err
 	}
-	if ow < m+w || oh < m+h {
-		// The model changed the size (rare): bring it back to the padded size.
+	x0, y0 := m, m
+	switch tx, ty := pw-ow, ph-oh; {
+	case tx == 0 && ty == 0:
+	case tx > 0 && ty > 0 && tx <= 2*m && ty <= 2*m:
+		// Borders trimmed (unpadded convolutions): the output is centred
+		// on the input.
+		x0, y0 = m-tx/2, m-ty/2
+	default:
+		// The model changed the scale (an upsampling net): bring it back
+		// to the padded size.
 		out = resizePlanes(out, ow, oh, pw, ph)
 		ow, oh = pw, ph
 	}
-	res := cropInto(getF32(3*w*h), out, ow, oh, m, m, w, h)
+	res := cropInto(getF32(3*w*h), out, ow, oh, x0, y0, w, h)
 	putF32(out)
 	return res, nil
 }

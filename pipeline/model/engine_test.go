@@ -550,3 +550,50 @@ func TestExtraOutputsIgnored(t *testing.T) {
 		t.Errorf("identity with an extra output changed the picture by %.2f per value", d)
 	}
 }
+
+// Models whose output is not the input's size: an upsampling net is scaled
+// back, one that trims its borders (unpadded convolutions) is centred.
+// Both are identities here, so the picture must come back unchanged.
+func TestOutputSizeChanged(t *testing.T) {
+	testenv.ORT(t)
+	dims := []onnx.Dim{{Value: 1}, {Value: 3}, {Value: -1, Param: "h"}, {Value: -1, Param: "w"}}
+	outDims := []onnx.Dim{{Value: 1}, {Value: 3}, {Value: -1, Param: "oh"}, {Value: -1, Param: "ow"}}
+	tests := []struct {
+		name string
+		body func(b *onnx.Builder, x string)
+	}{
+		{"upsampled 2x", func(b *onnx.Builder, x string) {
+			scales := b.Const("scales", []int64{4}, []float32{1, 1, 2, 2})
+			b.NodeTo("Resize", []string{x, "", scales}, []string{"stylized"}, onnx.AttrString("mode", "nearest"))
+		}},
+		{"borders trimmed by 4 px", func(b *onnx.Builder, x string) {
+			b.NodeTo("Slice", []string{x, b.Int64s("starts", []int64{4, 4}), b.Int64s("ends", []int64{-4, -4}), b.Int64s("axes", []int64{2, 3})}, []string{"stylized"})
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			b := onnx.NewBuilder("resized")
+			tc.body(b, b.Input("image", onnxpb.TensorProto_FLOAT, dims))
+			b.Output("stylized", onnxpb.TensorProto_FLOAT, outDims)
+			bs, err := b.Model("resized", 13, nil).Marshal()
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := filepath.Join(t.TempDir(), "resized.onnx")
+			if err := os.WriteFile(p, bs, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			e := open(t, Options{Model: p, Threads: 1})
+			f := pipeline.NewFrame(40, 24)
+			for y := range f.H {
+				for x := range f.W {
+					i := 3 * (y*f.W + x)
+					f.Pix[i], f.Pix[i+1], f.Pix[i+2] = byte(6*x), byte(10*y), byte(3*x+4*y)
+				}
+			}
+			if d := meanAbsDiff(f, stylize(t, e, f)); d > 2 {
+				t.Errorf("identity changed the picture by %.2f per value (output misplaced)", d)
+			}
+		})
+	}
+}

@@ -540,11 +540,20 @@ func (p *Processor) decode(ctx context.Context, feat []float32, shape []int64, w
 	if err != nil {
 		return nil, err
 	}
-	if ow < off[0]+w || oh < off[1]+h {
+	x0, y0 := off[0], off[1]
+	switch tx, ty := pw-ow, ph-oh; {
+	case tx == 0 && ty == 0:
+	case tx > 0 && ty > 0 && tx/2 <= x0 && ty/2 <= y0 && ow-(x0-tx/2) >= w && oh-(y0-ty/2) >= h:
+		// Borders trimmed (unpadded convolutions): the output is centred
+		// on the input.
+		x0, y0 = x0-tx/2, y0-ty/2
+	default:
+		// The decoder changed the scale (an upsampling net): bring it
+		// back to the padded size.
 		out = model.ResizePlanes(out, ow, oh, pw, ph)
 		ow, oh = pw, ph
 	}
-	return model.Crop(out, ow, oh, off[0], off[1], w, h), nil
+	return model.Crop(out, ow, oh, x0, y0, w, h), nil
 }
 
 // Ordered blends the frame with the warped past and returns the output.

@@ -3,6 +3,8 @@ package temporal
 import (
 	"context"
 	"math"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/stylize/stylize/pipeline"
@@ -14,7 +16,7 @@ import (
 func openEngine(t testing.TB, name string) *model.Engine {
 	t.Helper()
 	path := name
-	if !onnx.IsBuiltin(name) {
+	if !onnx.IsBuiltin(name) && !filepath.IsAbs(name) {
 		path = testenv.Model(t, name)
 	}
 	testenv.ORT(t)
@@ -292,5 +294,59 @@ func TestOptionsValidate(t *testing.T) {
 	}
 	if _, err := ParseMode("on"); err == nil {
 		t.Error(`ParseMode("on"): want an error`)
+	}
+}
+
+// A splittable net whose output is not its input's size (an upsampling
+// tail, trimmed borders) gives the same first frame in feature mode as per
+// frame: the decoder's output is scaled back or centred, not cropped from
+// its corner.
+func TestProcessorOutputSizeChanged(t *testing.T) {
+	frames := pan(shrink(photo(t, "stata.jpg"), 4), 96, 64, 2, 10, 10, 2, 0, 4, 1)
+	base := testenv.Model(t, "la_muse")
+	for _, tc := range []struct {
+		name string
+		tail func(b *onnx.Builder, x string)
+	}{
+		{"upsampled 2x", func(b *onnx.Builder, x string) {
+			b.NodeTo("Resize", []string{x, "", b.Const("scales", []int64{4}, []float32{1, 1, 2, 2})}, []string{"stylized"},
+				onnx.AttrString("mode", "nearest"))
+		}},
+		{"borders trimmed", func(b *onnx.Builder, x string) {
+			b.NodeTo("Slice", []string{x, b.Int64s("starts", []int64{4, 4}), b.Int64s("ends", []int64{-4, -4}),
+				b.Int64s("axes", []int64{2, 3})}, []string{"stylized"})
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m, err := onnx.Load(base)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out := m.Outputs()[0]
+			m.RenameValue(out.Name, "core_out")
+			g := m.Proto.Graph
+			g.Output = nil
+			b := onnx.Edit(g)
+			tc.tail(b, "core_out")
+			b.Output("stylized", out.ElemType, []onnx.Dim{{Value: 1}, {Value: 3}, {Value: -1}, {Value: -1}})
+			bs, err := m.Marshal()
+			if err != nil {
+				t.Fatal(err)
+			}
+			path := filepath.Join(t.TempDir(), "resized.onnx")
+			if err := os.WriteFile(path, bs, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			eng := openEngine(t, path)
+			p := newProcessor(t, eng, Options{Mode: ModeFeature})
+			got := process(t, p, frames)
+			want, err := eng.Stylize(context.Background(), frames[0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := MeanAbsDiff(got[0], want); d > 1 {
+				t.Errorf("first frame differs from per-frame by %.2f (decoder output misplaced)", d)
+			}
+		})
 	}
 }

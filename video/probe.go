@@ -252,6 +252,12 @@ func parseProbe(path string, out []byte) (*Info, error) {
 	if !info.FPS.Valid() {
 		return nil, fmt.Errorf("probe %s: video stream %d has no known frame rate", path, info.VideoIndex)
 	}
+	// An edit list (a stream-copied cut, ffmpeg -ss T -i IN -c copy) hides
+	// frames before the cut that nb_frames still counts; the stream's
+	// duration is that of the frames shown.
+	if expect := int(math.Round(info.Duration.Seconds() * info.FPS.Float())); info.Duration > 0 && info.Frames > expect+max(2, expect/50) {
+		info.Frames = expect
+	}
 	info.countKnown = info.Frames > 0
 	if info.Frames <= 0 || info.VFR {
 		info.Frames = int(math.Round(info.Duration.Seconds() * info.FPS.Float()))

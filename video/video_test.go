@@ -42,6 +42,9 @@ func TestStylizeClips(t *testing.T) {
 		"-vf", `select=lt(mod(n\,4)\,2)`, "-fps_mode", "vfr", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"}
 	vfrMP4 := makeClip(t, dir, "vfr.mp4", vfrArgs...)
 	vfrMKV := makeClip(t, dir, "vfr.mkv", vfrArgs...)
+	// A stream-copied cut: an edit list hides the first 0.5 s of 2 s that
+	// the header's frame count still includes.
+	cut := makeClip(t, dir, "cut.mp4", "-ss", "0.5", "-i", basic, "-c", "copy")
 	// An image sequence pattern, read by ffmpeg's image2 demuxer at 25 fps.
 	seq := makeClip(t, dir, "seq_%03d.png", "-f", "lavfi", "-i", "testsrc2=size=96x64:rate=25:duration=0.4")
 
@@ -83,6 +86,7 @@ func TestStylizeClips(t *testing.T) {
 		{name: "no audio", in: silent, w: 96, h: 64, frames: 30, fps: 30, codec: "h264", videoSecs: 1},
 		{name: "vfr mp4 made constant at the average rate", in: vfrMP4, w: 96, h: 64, frames: 24, fps: 288.0 / 23, codec: "h264", videoSecs: 23.0 / 12},
 		{name: "vfr mkv made constant at the average rate", in: vfrMKV, w: 96, h: 64, frames: 24, fps: 288.0 / 23, codec: "h264", videoSecs: 23.0 / 12},
+		{name: "edit list cut", in: cut, w: 160, h: 90, frames: 36, fps: 24, codec: "h264", audio: "aac", audioSecs: 1.5, videoSecs: 1.5},
 		{name: "image sequence", in: seq, w: 96, h: 64, frames: 10, fps: 25, codec: "h264", videoSecs: 0.4},
 	}
 	for _, tc := range tests {

@@ -24,7 +24,7 @@
 //	jobs:
 //	  - name: trailers           # unique
 //	    kind: video              # image | video | tiles
-//	    inputs: clips/*.mp4      # a glob (or a list of globs): one output each
+//	    inputs: clips/*.mp4      # a glob (or a list of globs; ** spans folders): one output each
 //	    output: out/{name}-{model}.mp4
 //	    model: moebius
 //	    height: 720

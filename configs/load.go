@@ -481,7 +481,7 @@ func (v *validator) expand(j *Job, path string) {
 				v.at(p, "empty glob")
 				continue
 			}
-			matches, err := filepath.Glob(v.resolve(pat))
+			matches, err := glob(v.resolve(pat))
 			if err != nil {
 				v.at(p, "glob %q: %v", pat, err)
 				continue

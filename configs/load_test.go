@@ -7,6 +7,7 @@ import (
 	"image/png"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -243,4 +244,46 @@ func FuzzParse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, src []byte) {
 		_, _ = Parse(context.Background(), "f.yaml", src, LoadOptions{BaseDir: t.TempDir()})
 	})
+}
+
+// A "**" segment in an inputs: glob matches any number of folders.
+func TestGlobRecursive(t *testing.T) {
+	dir := t.TempDir()
+	for _, p := range []string{"clips/a.mp4", "clips/2024/b.mp4", "clips/2024/x/c.mp4", "clips/2024/x/c.txt", "other/d.mp4"} {
+		p = filepath.Join(dir, filepath.FromSlash(p))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tests := []struct {
+		pattern string
+		want    []string
+	}{
+		{"clips/**/*.mp4", []string{"clips/2024/b.mp4", "clips/2024/x/c.mp4", "clips/a.mp4"}},
+		{"clips/**", []string{"clips/2024/b.mp4", "clips/2024/x/c.mp4", "clips/2024/x/c.txt", "clips/a.mp4"}},
+		{"**/x/*", []string{"clips/2024/x/c.mp4", "clips/2024/x/c.txt"}},
+		{"*/**/b.mp4", []string{"clips/2024/b.mp4"}},
+		{"clips/*.mp4", []string{"clips/a.mp4"}},
+		{"nothing/**/*.mp4", nil},
+	}
+	for _, tc := range tests {
+		got, err := glob(filepath.Join(dir, filepath.FromSlash(tc.pattern)))
+		if err != nil {
+			t.Fatalf("%s: %v", tc.pattern, err)
+		}
+		var rel []string
+		for _, g := range got {
+			r, _ := filepath.Rel(dir, g)
+			rel = append(rel, filepath.ToSlash(r))
+		}
+		if !slices.Equal(rel, tc.want) {
+			t.Errorf("glob(%s) = %v, want %v", tc.pattern, rel, tc.want)
+		}
+	}
+	if _, err := glob(filepath.Join(dir, "[**/*.mp4")); err == nil {
+		t.Error("bad pattern: no error")
+	}
 }

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stylize/stylize/pipeline/onnx"
+	"github.com/stylize/stylize/pipeline/onnx/onnxpb"
 	"github.com/stylize/stylize/pipeline/testenv"
 )
 
@@ -129,6 +131,19 @@ func TestImageErrors(t *testing.T) {
 	badModel := filepath.Join(dir, "bad.onnx")
 	os.WriteFile(badModel, []byte("garbage"), 0o644)
 	good := sampleJPG(t)
+	// A model onnxruntime loads but cannot run: a convolution over 4
+	// channels fed 3 (its own log line must not add to stylize's).
+	mb := onnx.NewBuilder("mismatch")
+	dims := []onnx.Dim{{Value: 1}, {Value: 3}, {Value: -1, Param: "h"}, {Value: -1, Param: "w"}}
+	mx := mb.Input("image", onnxpb.TensorProto_FLOAT, dims)
+	mb.NodeTo("Conv", []string{mx, mb.Const("w", []int64{3, 4, 1, 1}, make([]float32, 12))}, []string{"out"})
+	mb.Output("out", onnxpb.TensorProto_FLOAT, []onnx.Dim{{Value: 1}, {Value: 3}, {Value: -1}, {Value: -1}})
+	mbs, err := mb.Model("mismatch", 13, nil).Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	mismatch := filepath.Join(dir, "mismatch.onnx")
+	os.WriteFile(mismatch, mbs, 0o644)
 
 	tests := []struct {
 		name string
@@ -142,6 +157,7 @@ func TestImageErrors(t *testing.T) {
 		{"truncated image", []string{"image", "-o", "OUT.png", trunc}, 1, []string{"trunc.jpg", "truncated"}},
 		{"huge image", []string{"image", "-o", "OUT.png", huge}, 1, []string{"huge.png", "20000x20000"}},
 		{"corrupt model", []string{"image", "-m", badModel, "-o", "OUT.png", good}, 1, []string{"bad.onnx", "not an ONNX model"}},
+		{"model fails in onnxruntime", []string{"image", "-m", mismatch, "-o", "OUT.png", good}, 1, []string{"mismatch.onnx", "channels"}},
 		{"missing folder", []string{"image", "-o", filepath.Join(dir, "no", "dir", "x.png"), good}, 1, []string{"folder", "does not exist"}},
 		{"bad extension", []string{"image", "-o", "OUT.gif", good}, 2, []string{"out.gif", "unknown image extension"}},
 		{"no output", []string{"image", good}, 2, []string{"-o OUT is required"}},

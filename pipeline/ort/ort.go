@@ -96,7 +96,7 @@ func Init() error {
 		}
 		libPath = p
 		ortgo.SetSharedLibraryPath(p)
-		if err := ortgo.InitializeEnvironment(ortgo.WithLogLevelError()); err != nil {
+		if err := ortgo.InitializeEnvironment(ortgo.WithLogLevelFatal()); err != nil {
 			initErr = fmt.Errorf("onnxruntime library %s: %w (stylize needs onnxruntime >= 1.24; %s)", p, err, InstallHint)
 			return
 		}

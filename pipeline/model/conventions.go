@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -196,6 +197,10 @@ func graphConventions(m *onnx.Model) (Conventions, error) {
 	default:
 		c.Layout = NCHW
 		c.Why["layout"] = fmt.Sprintf("default: input %s is %s, channel dimension unknown", in.Name, dimsString(in.Dims))
+		if l, why := layoutFromUse(m, in.Name); l != "" {
+			c.Layout = l
+			c.Why["layout"] = fmt.Sprintf("graph: input %s is %s, %s", in.Name, dimsString(in.Dims), why)
+		}
 	}
 	if len(out.Dims) == 4 {
 		oc := out.Dims[1].Value
@@ -234,6 +239,40 @@ func graphConventions(m *onnx.Model) (Conventions, error) {
 	c.BGR = false
 	c.Why["channel_order"] = "default: RGB"
 	return c, nil
+}
+
+// layoutFromUse tells the layout of an input whose shape does not show it
+// (all dimensions named) from the first layer that reads it, past casts
+// and scaling: a Transpose N,H,W,C → N,C,H,W means NHWC, a convolution
+// NCHW. "" when neither is found.
+func layoutFromUse(m *onnx.Model, name string) (Layout, string) {
+	nodes := m.Proto.GetGraph().GetNode()
+	for range 8 {
+		var next string
+		for _, n := range nodes {
+			if len(n.GetInput()) == 0 || n.GetInput()[0] != name {
+				continue
+			}
+			switch n.GetOpType() {
+			case "Transpose":
+				for _, a := range n.GetAttribute() {
+					if a.GetName() == "perm" && slices.Equal(a.GetInts(), []int64{0, 3, 1, 2}) {
+						return NHWC, "transposed from N,H,W,C by its first layer"
+					}
+				}
+				return "", ""
+			case "Conv":
+				return NCHW, "read by a convolution (channels first)"
+			case "Cast", "Identity", "Mul", "Div", "Add", "Sub":
+				next = n.GetOutput()[0]
+			}
+		}
+		if next == "" {
+			return "", ""
+		}
+		name = next
+	}
+	return "", ""
 }
 
 func dimsString(ds []onnx.Dim) string {

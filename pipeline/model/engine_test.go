@@ -94,6 +94,9 @@ func TestConventionVariants(t *testing.T) {
 		want    Conventions
 	}{
 		{name: "nhwc", spec: wrapSpec{nhwc: true}, maxDiff: 0.5, want: Conventions{Layout: NHWC, InputRange: Range255, OutputRange: Range255}},
+		// Named channel dimensions: the layout comes from the first layer.
+		{name: "nhwc-named", spec: wrapSpec{nhwc: true, named: true}, maxDiff: 0.5, want: Conventions{Layout: NHWC, InputRange: Range255, OutputRange: Range255}},
+		{name: "nchw-named", spec: wrapSpec{named: true, float16: true}, maxDiff: 2.0, want: Conventions{Layout: NCHW, Float16: true, InputRange: Range255, OutputRange: Range255}},
 		{name: "tanh-probed", spec: wrapSpec{tanh: true}, maxDiff: 0.5, want: Conventions{Layout: NCHW, InputRange: RangeTanh, OutputRange: RangeTanh}},
 		{name: "unit-probed", spec: wrapSpec{unit: true, nhwc: true}, maxDiff: 0.5, want: Conventions{Layout: NHWC, InputRange: Range1, OutputRange: Range1}},
 		{name: "bgr-sidecar", spec: wrapSpec{bgr: true}, sidecar: "channel_order: bgr\n", maxDiff: 0.5, want: Conventions{Layout: NCHW, BGR: true, InputRange: Range255, OutputRange: Range255}},

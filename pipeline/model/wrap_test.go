@@ -19,6 +19,7 @@ type wrapSpec struct {
 	bgr      bool // channels are B,G,R
 	fixed    int  // >0: fixed fixed×fixed input
 	float16  bool // float16 input and output
+	named    bool // every dimension named (the channels' too), as some exports write them
 	metadata map[string]string
 }
 
@@ -52,6 +53,13 @@ func wrapModel(t *testing.T, base, dir, name string, spec wrapSpec) string {
 	dims := []onnx.Dim{{Value: 1}, {Value: 3}, h, w}
 	if spec.nhwc {
 		dims = []onnx.Dim{{Value: 1}, h, w, {Value: 3}}
+	}
+	if spec.named {
+		n, c := onnx.Dim{Value: -1, Param: "N"}, onnx.Dim{Value: -1, Param: "C"}
+		dims = []onnx.Dim{n, c, h, w}
+		if spec.nhwc {
+			dims = []onnx.Dim{n, h, w, c}
+		}
 	}
 	x := b.Input("image", elem, dims)
 	if spec.float16 {

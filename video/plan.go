@@ -74,6 +74,12 @@ func newPlan(info *Info, o Options) (*plan, error) {
 		if o.Start >= total && total > 0 {
 			return nil, fmt.Errorf("--start %s: the video is only %s long", o.Start, total.Round(time.Millisecond))
 		}
+		// ffmpeg keeps the frames that start at or after --start: past the
+		// last frame's start there is none left.
+		if last := total - time.Duration(float64(time.Second)/info.FPS.Float()); !info.VFR && total > 0 && o.Start > last+time.Millisecond {
+			return nil, fmt.Errorf("--start %s: no frame starts after it (the video is %s long, its last frame starts at %s)",
+				o.Start, total.Round(time.Millisecond), last.Round(time.Millisecond))
+		}
 		total -= o.Start
 	}
 	if o.Duration > 0 && (o.Duration < total || total <= 0) {

@@ -88,6 +88,8 @@ func TestPlan(t *testing.T) {
 		{name: "segment", o: Options{Start: 10 * time.Second, Duration: 2 * time.Second}, w: 854, h: 480, frames: 48},
 		{name: "segment past the end", o: Options{Start: 29 * time.Second, Duration: 5 * time.Second}, w: 854, h: 480, frames: 24},
 		{name: "start after the end", o: Options{Start: 31 * time.Second}, err: "only 30s long"},
+		{name: "start after the last frame", o: Options{Start: 29980 * time.Millisecond}, err: "no frame starts after it"},
+		{name: "start at the last frame", o: Options{Start: 29958 * time.Millisecond}, w: 854, h: 480, frames: 1},
 		{name: "vfr", mod: func(i *Info) { i.VFR, i.FPS = true, Ratio{288, 23} }, w: 854, h: 480, frames: 720, filters: "fps=288/23"},
 	}
 	for _, tc := range tests {

@@ -101,12 +101,14 @@ func (n *Net) toTensor(p []float32, w, h int) ort.Tensor {
 			src = 2 - c
 		}
 		sp := p[src*hw : (src+1)*hw]
-		if n.conv.Layout == NHWC {
+		switch dp := d[c*hw : (c+1)*hw]; {
+		case n.conv.Layout == NHWC:
 			for i, v := range sp {
 				d[3*i+c] = v*mul + add
 			}
-		} else {
-			dp := d[c*hw : (c+1)*hw]
+		case mul == 1 && add == 0: // the model takes 0..255: a plain copy
+			copy(dp, sp)
+		default:
 			for i, v := range sp {
 				dp[i] = v*mul + add
 			}
@@ -142,11 +144,14 @@ func (n *Net) fromTensor(t ort.Tensor) ([]float32, int, int, error) {
 			dst = 2 - ch
 		}
 		dp := out[dst*hw : (dst+1)*hw]
-		if n.conv.Layout == NHWC {
+		switch {
+		case n.conv.Layout == NHWC:
 			for i := range dp {
 				dp[i] = t.F32[3*i+ch]*inv + off
 			}
-		} else {
+		case inv == 1 && off == 0: // the model gives 0..255: a plain copy
+			copy(dp, t.F32[ch*hw:(ch+1)*hw])
+		default:
 			for i, v := range t.F32[ch*hw : (ch+1)*hw] {
 				dp[i] = v*inv + off
 			}

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/paulmach/orb/maptile"
+
 	"github.com/stylize/stylize/pipeline/testenv"
 )
 
@@ -19,4 +21,51 @@ func BenchmarkIdentityRun(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkPlainRun is the baseline of BenchmarkIdentityRun: read, decode,
+// encode (same PNG settings) and write the same tiles, one after another.
+func BenchmarkPlainRun(b *testing.B) {
+	src := testenv.SharedFile(b, "tiles/anholt_osmbright")
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		plainCopy(b, src, filepath.Join(b.TempDir(), "plain"), 12, 14)
+	}
+}
+
+// plainCopy reads, decodes, re-encodes and writes every tile of the zooms,
+// the way a plain tile copier would; it returns the number of tiles.
+func plainCopy(tb testing.TB, src, dst string, z0, z1 maptile.Zoom) int {
+	ctx := context.Background()
+	s, err := OpenSource(ctx, src, SourceOptions{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer s.Close()
+	sink, err := OpenXYZSink(dst, PNG)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	ts, err := s.List(ctx, z0, z1)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for _, tt := range ts {
+		b, err := s.Get(ctx, tt)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		r, err := decodeTile(TileString(tt), b)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		enc, err := encodeTile(PNG, 90, r.w, r.h, r.rgb, r.alpha)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		if err := sink.Write([]Encoded{{tt, enc}}); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	return len(ts)
 }

@@ -11,7 +11,6 @@ import (
 
 	"github.com/stylize/stylize/pipeline"
 	"github.com/stylize/stylize/pipeline/imageio"
-	"github.com/stylize/stylize/pipeline/model"
 )
 
 // raster is a decoded tile: packed RGB plus alpha (nil when opaque).
@@ -234,7 +233,7 @@ func (g *grid) planes(crop int) ([]float32, int, int, bool) {
 		return g.cells[r*g.cols+c]
 	}
 	w, h := gw-2*crop, gh-2*crop
-	out := model.GetPlanes(3 * w * h) // every pixel is written below
+	out := canvasBufs.get(3 * w * h) // every pixel is written below
 	hw := w * h
 	rp, gp, bp := out[:hw], out[hw:2*hw], out[2*hw:]
 	// Per output column: the grid column and the pixel in it it mirrors
@@ -289,6 +288,39 @@ func (g *grid) planes(crop int) ([]float32, int, int, bool) {
 		}
 	}
 	return out, w, h, true
+}
+
+// planeList keeps a few big float buffers for metatile canvases. Unlike a
+// sync.Pool it survives garbage collections, which come every few
+// metatiles here (each run allocates tens of megabytes).
+type planeList struct {
+	mu   sync.Mutex
+	bufs [][]float32
+}
+
+var canvasBufs = &planeList{}
+
+// get returns a buffer of n values (contents undefined).
+func (l *planeList) get(n int) []float32 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for i, b := range l.bufs {
+		if cap(b) >= n && cap(b) <= 2*n {
+			l.bufs = append(l.bufs[:i], l.bufs[i+1:]...)
+			return b[:n]
+		}
+	}
+	return make([]float32, n)
+}
+
+// put keeps a buffer for later (at most four; the oldest goes).
+func (l *planeList) put(b []float32) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.bufs) == 4 {
+		l.bufs = l.bufs[1:]
+	}
+	l.bufs = append(l.bufs, b)
 }
 
 // reflectIn mirrors i into [lo, hi) without repeating the edge pixel.

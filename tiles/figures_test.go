@@ -185,22 +185,7 @@ func speed(t *testing.T, say func(string, ...any)) {
 	var n int
 	plainRun := func() (time.Duration, time.Duration) {
 		st, cpu := time.Now(), cpuTime()
-		s, _ := OpenSource(ctx, src, SourceOptions{})
-		defer s.Close()
-		sink, _ := OpenXYZSink(filepath.Join(t.TempDir(), "plain"), PNG)
-		ts, _ := s.List(ctx, 12, 14)
-		n = len(ts)
-		for _, tt := range ts {
-			b, _ := s.Get(ctx, tt)
-			r, err := decodeTile("x", b)
-			if err != nil {
-				t.Fatal(err)
-			}
-			enc, _ := encodeTile(PNG, 90, r.w, r.h, r.rgb, r.alpha)
-			if err := sink.Write([]Encoded{{tt, enc}}); err != nil {
-				t.Fatal(err)
-			}
-		}
+		n = plainCopy(t, src, filepath.Join(t.TempDir(), "plain"), 12, 14)
 		return time.Since(st), cpuTime() - cpu
 	}
 	var rep *Report

@@ -556,7 +556,7 @@ func (r *runner) stylizeZones(ctx context.Context, zones []*zonePlan) error {
 			return j, nil // nothing readable: passes on to the blender
 		}
 		out, err := r.sty.Stylize(ctx, j.planes, j.w, j.h, j.stats)
-		model.PutPlanes(j.planes)
+		model.PutPlanes(j.planes) // for the model's own buffers
 		if err != nil {
 			return nil, fmt.Errorf("metatile z%d at %d/%d: %w", j.z, j.x0, j.y0, err)
 		}
@@ -678,7 +678,7 @@ func (r *runner) writeMeta(ctx context.Context, j *metaJob) error {
 	}
 	err := g.Wait()
 	if j.stylized != nil {
-		model.PutPlanes(j.stylized)
+		canvasBufs.put(j.stylized) // the next metatile's canvas
 		j.stylized = nil
 	}
 	if err != nil {

@@ -149,7 +149,15 @@ func (s *stylizer) Stylize(ctx context.Context, p []float32, w, h int, st Stats)
 	if err != nil {
 		return nil, err
 	}
-	if ow != pw || oh != ph {
+	switch tx, ty := pw-ow, ph-oh; {
+	case tx == 0 && ty == 0:
+	case tx > 0 && ty > 0 && tx <= pw/4 && ty <= ph/4:
+		// Borders trimmed (unpadded convolutions): the output is centred
+		// on the input, as the engine places it; the lost rim is reflected
+		// (it lies in the metatile's margin, which is cut away).
+		out = model.PadReflect(out, ow, oh, tx/2, ty/2, pw, ph)
+	default:
+		// The model changed the scale (an upsampling net).
 		out = model.ResizePlanes(out, ow, oh, pw, ph)
 	}
 	if pw != w || ph != h {

@@ -22,7 +22,8 @@ func TestTrimmedOutputPlaced(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := m.Outputs()[0].Name
-	m.RenameValue(out, "untrimmed")
+	m.RenameValue(out, "untrimmed") // renames the graph output too: point it back below
+	m.Proto.Graph.Output[0].Name = &out
 	b := onnx.Edit(m.Proto.Graph)
 	b.NodeTo("Slice", []string{"untrimmed", b.Int64s("starts", []int64{4, 4}), b.Int64s("ends", []int64{-4, -4}), b.Int64s("axes", []int64{2, 3})}, []string{out})
 	bs, err := m.Marshal()

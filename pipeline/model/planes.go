@@ -9,26 +9,65 @@ import (
 
 // Planar images: 3 planes (R, G, B) of w·h float32 in 0..255.
 
-// f32pool recycles the big float buffers of one frame size (video frames,
-// metatiles), so the engine does not allocate megabytes per frame. Buffers
-// much larger than asked for are not handed out, to keep memory bounded.
-var f32pool sync.Pool
+// pool recycles the big float buffers (frames, padded frames, model
+// outputs, metatiles), so the engine does not allocate megabytes per frame.
+// Unlike a sync.Pool it survives garbage collections and hands out the
+// smallest buffer that fits, whatever order sizes come back in. It holds at
+// most maxPooled bytes; buffers more than twice the size asked for are not
+// handed out, so memory stays bounded.
+var pool struct {
+	sync.Mutex
+	bufs  [][]float32
+	bytes int
+}
+
+// maxPooled bounds the idle buffers: about eight padded 1080p frames.
+const maxPooled = 256 << 20
 
 func getF32(n int) []float32 {
-	if p, ok := f32pool.Get().(*[]float32); ok {
-		if cap(*p) >= n && cap(*p) <= 2*n {
-			return (*p)[:n]
+	pool.Lock()
+	best := -1
+	for i, b := range pool.bufs {
+		if c := cap(b); c >= n && c <= 2*n && (best < 0 || c < cap(pool.bufs[best])) {
+			best = i
 		}
-		f32pool.Put(p)
 	}
+	if best >= 0 {
+		b := pool.bufs[best]
+		last := len(pool.bufs) - 1
+		pool.bufs[best] = pool.bufs[last]
+		pool.bufs[last] = nil
+		pool.bufs = pool.bufs[:last]
+		pool.bytes -= 4 * cap(b)
+		pool.Unlock()
+		return b[:n]
+	}
+	pool.Unlock()
 	return make([]float32, n)
 }
 
-// putF32 returns a buffer; the caller must not use it afterwards.
+// putF32 returns a buffer; the caller must not use it afterwards. The
+// oldest idle buffers make room when the pool is full.
 func putF32(s []float32) {
-	if cap(s) > 0 {
-		f32pool.Put(&s)
+	size := 4 * cap(s)
+	if size == 0 || size > maxPooled {
+		return
 	}
+	s = s[:cap(s)]
+	pool.Lock()
+	defer pool.Unlock()
+	for _, b := range pool.bufs {
+		if &b[0] == &s[0] {
+			return // returned twice: keep one copy, or two users would share it
+		}
+	}
+	for pool.bytes+size > maxPooled && len(pool.bufs) > 0 {
+		pool.bytes -= 4 * cap(pool.bufs[0])
+		pool.bufs[0] = nil
+		pool.bufs = pool.bufs[1:]
+	}
+	pool.bufs = append(pool.bufs, s)
+	pool.bytes += size
 }
 
 func toPlanes(f *pipeline.Frame) []float32 {

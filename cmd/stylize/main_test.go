@@ -199,9 +199,12 @@ func TestImageErrors(t *testing.T) {
 func TestInterrupt(t *testing.T) {
 	testenv.ORT(t)
 	dir := t.TempDir()
+	in := filepath.Join(t.TempDir(), "big.png")
+	writePNG(t, in, 1600, 1600)
 	out := filepath.Join(dir, "out.png")
-	// Many passes over a large picture: long enough to be interrupted.
-	cmd := exec.Command(bin, "image", "--passes", "100", "-o", out, sampleJPG(t))
+	// 100 passes over a 1600×1600 picture take tens of seconds: the run is
+	// surely still going when it is interrupted.
+	cmd := exec.Command(bin, "image", "--passes", "100", "-o", out, in)
 	var se bytes.Buffer
 	cmd.Stderr = &se
 	if err := cmd.Start(); err != nil {

@@ -177,8 +177,8 @@ func encodePlanes(f Format, quality int, p []float32, w, h, x0, y0, t int, alpha
 	return encodePix(f, quality, t, t, pix)
 }
 
-// encodePix encodes 4-byte pixels: non-premultiplied RGBA for PNG, opaque
-// RGBA for JPEG.
+// encodePix encodes 4-byte pixels: non-premultiplied RGBA for PNG and
+// WebP, opaque RGBA for JPEG.
 func encodePix(f Format, quality, w, h int, pix []byte) ([]byte, error) {
 	var buf bytes.Buffer
 	r := image.Rect(0, 0, w, h)
@@ -194,8 +194,14 @@ func encodePix(f Format, quality, w, h int, pix []byte) ([]byte, error) {
 		if err := enc.Encode(&buf, img); err != nil {
 			return nil, fmt.Errorf("encode png: %w", err)
 		}
+	case WebP:
+		// Lossy at the quality, alpha kept losslessly; deterministic.
+		img := &image.NRGBA{Pix: pix, Stride: 4 * w, Rect: r}
+		if err := imageio.EncodeWebP(&buf, img, quality); err != nil {
+			return nil, err
+		}
 	default:
-		return nil, fmt.Errorf("encode %s: no encoder (png and jpg are supported)", f)
+		return nil, fmt.Errorf("encode %s: no encoder (png, jpg and webp are supported)", f)
 	}
 	return buf.Bytes(), nil
 }

@@ -42,7 +42,7 @@ type Options struct {
 	Blend    int
 	Stats    StatsMode // "" = shared
 	Format   Format    // "" = png
-	Quality  int       // JPEG quality; 0 = 90
+	Quality  int       // JPEG and WebP (lossy) quality; 0 = 90
 	Workers  int       // concurrent model runs; 0 = 1 (a session uses every core)
 	Quiet    bool
 	Progress io.Writer // default stderr
@@ -95,11 +95,9 @@ func (o Options) Validate() error {
 		return fmt.Errorf("stats %q: want shared or window", o.Stats)
 	}
 	switch o.Format {
-	case "", PNG, JPEG:
-	case WebP:
-		return errors.New("format webp: no pure-Go WebP encoder is available; use png or jpg (WebP sources are read fine)")
+	case "", PNG, JPEG, WebP:
 	default:
-		return fmt.Errorf("format %q: want png or jpg", o.Format)
+		return fmt.Errorf("format %q: want png, jpg or webp", o.Format)
 	}
 	if o.Quality < 0 || o.Quality > 100 {
 		return fmt.Errorf("quality %d: want 1..100", o.Quality)

@@ -177,7 +177,7 @@ func TestRunBadInput(t *testing.T) {
 			{Source: "a", Output: "b", MinZoom: 5, MaxZoom: 4},
 			{Source: "a", Output: "b", MinZoom: 5, MaxZoom: 6, Overviews: 5},
 			{Source: "a", Output: "b", Metatile: 40},
-			{Source: "a", Output: "b", Format: WebP},
+			{Source: "a", Output: "b", Format: "gif"},
 			{Source: "a", Output: "b", Stats: "global"},
 		} {
 			if err := o.Validate(); err == nil {

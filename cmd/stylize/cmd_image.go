@@ -12,7 +12,7 @@ import (
 
 func init() {
 	register(command{name: "image", order: 10, run: runImage, usage: [][2]string{
-		{"stylize image [-m MODEL] -o OUT.(png|jpg) IN", "stylize one picture"},
+		{"stylize image [-m MODEL] -o OUT.(png|jpg|webp) IN", "stylize one picture"},
 	}})
 }
 
@@ -20,10 +20,10 @@ func runImage(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs := flag.NewFlagSet("image", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	mf := addModelFlags(fs)
-	out := fs.String("o", "", "output file, .png or .jpg (required)")
-	quality := fs.Int("quality", 92, "JPEG quality 1..100")
+	out := fs.String("o", "", "output file, .png, .jpg or .webp (required)")
+	quality := fs.Int("quality", 92, "JPEG and WebP quality 1..100")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: stylize image [-m MODEL] [options] -o OUT.(png|jpg) IN")
+		fmt.Fprintln(stderr, "usage: stylize image [-m MODEL] [options] -o OUT.(png|jpg|webp) IN")
 		fs.PrintDefaults()
 	}
 	pos, err := parseInterleaved(fs, args)

@@ -69,6 +69,34 @@ func TestValidateReportsAll(t *testing.T) {
 	}
 }
 
+// TestValidateWebP: WebP tiles (format: webp) and WebP pictures (.webp
+// outputs) pass validate; an unknown tile format and picture extension do not.
+func TestValidateWebP(t *testing.T) {
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "src", "5", "10"), 0o755)
+	jpg, err := os.ReadFile(filepath.Join("testdata", "sample.jpg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "src", "5", "10", "11.jpg"), jpg, 0o644)
+	os.WriteFile(filepath.Join(dir, "in.jpg"), jpg, 0o644)
+	batch := func(format, ext string) string {
+		file := filepath.Join(dir, format+".yaml")
+		os.WriteFile(file, []byte("jobs:\n"+
+			"  - {name: maps, kind: tiles, model: builtin:ink, source: src, output: out.pmtiles, zoom: 5, format: "+format+"}\n"+
+			"  - {name: pics, kind: image, model: builtin:ink, inputs: [in.jpg], output: \"out/{name}."+ext+"\"}\n"), 0o644)
+		return file
+	}
+	so, se, code := stylizeCmd(t, "validate", batch("webp", "webp"))
+	if code != 0 || !strings.Contains(so, ": ok, ") {
+		t.Errorf("webp: exit %d\n%s%s", code, so, se)
+	}
+	_, se, code = stylizeCmd(t, "validate", batch("gif", "gif"))
+	if code != 2 || !strings.Contains(se, "want png, jpg or webp") || !strings.Contains(se, ".webp") {
+		t.Errorf("gif: exit %d\n%s", code, se)
+	}
+}
+
 // TestRunFailedJob: a job that fails at run time gives exit 1 and a report
 // naming it, while the other job is done.
 func TestRunFailedJob(t *testing.T) {

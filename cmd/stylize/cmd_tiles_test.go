@@ -25,7 +25,7 @@ func TestTilesUsage(t *testing.T) {
 		{"no arguments", []string{"tiles"}, 2, "--source, -o and --zoom are required"},
 		{"zoom order", []string{"tiles", "--source", src, "-o", "x", "--zoom", "13-10"}, 2, "min > max"},
 		{"bbox order", []string{"tiles", "--source", src, "-o", "x", "--zoom", "5", "--bbox", "10,60,20,50"}, 2, "south 60 is above north 50"},
-		{"webp out", []string{"tiles", "--source", src, "-o", "x", "--zoom", "5", "--format", "webp"}, 2, "no pure-Go WebP encoder"},
+		{"gif out", []string{"tiles", "--source", src, "-o", "x", "--zoom", "5", "--format", "gif"}, 2, "want png, jpg or webp"},
 		{"overviews", []string{"tiles", "--source", src, "-o", "x", "--zoom", "5", "--overviews", "6"}, 2, "want a zoom below"},
 		{"osm", []string{"tiles", "--source", "https://tile.openstreetmap.org/{z}/{x}/{y}.png", "-o", filepath.Join(t.TempDir(), "o"), "--zoom", "5", "--bbox", "0,0,1,1"}, 1, "tile usage policy"},
 		{"eval seams usage", []string{"eval", "seams"}, 2, "want one tile set"},

@@ -93,7 +93,7 @@ func sampleJPG(t *testing.T) string {
 func TestImage(t *testing.T) {
 	testenv.ORT(t)
 	dir := t.TempDir()
-	for _, out := range []string{"a.png", "b.jpg"} {
+	for _, out := range []string{"a.png", "b.jpg", "c.webp"} {
 		p := filepath.Join(dir, out)
 		if _, se, code := stylizeCmd(t, "image", "-o", p, sampleJPG(t)); code != 0 {
 			t.Fatalf("exit %d: %s", code, se)
@@ -106,6 +106,9 @@ func TestImage(t *testing.T) {
 		f.Close()
 		if err != nil || cfg.Width != 512 || cfg.Height != 340 {
 			t.Errorf("%s: %v %dx%d (%s), want 512x340", out, err, cfg.Width, cfg.Height, format)
+		}
+		if want := map[string]string{".png": "png", ".jpg": "jpeg", ".webp": "webp"}[filepath.Ext(out)]; format != want {
+			t.Errorf("%s: written as %s, want %s", out, format, want)
 		}
 	}
 	// Flags after the input work too; 1×1 pictures work.

@@ -38,18 +38,23 @@ ffmpeg:
 		echo "ffmpeg is missing; install it with: sudo apt-get install -y ffmpeg"; exit 1; \
 	fi
 
+# nodynamic: WebP is always encoded by the libwebp built into the binary
+# (WASM), never by a system libwebp.so that happens to be installed, so tile
+# bytes do not depend on the host (github.com/gen2brain/webp build tag).
+TAGS ?= nodynamic
+
 build: ort
-	$(GO) build -o bin/stylize ./cmd/stylize
+	$(GO) build -tags '$(TAGS)' -o bin/stylize ./cmd/stylize
 
 vet:
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 
 test: deps vet
-	$(GO) test -count=1 -timeout 30m ./...
+	$(GO) test -tags '$(TAGS)' -count=1 -timeout 30m ./...
 
 bench: deps
-	$(GO) test -run '^$$' -bench . -benchtime 3x ./...
+	$(GO) test -tags '$(TAGS)' -run '^$$' -bench . -benchtime 3x ./...
 
 # The main job: a picture, a short clip and a small tile pyramid, all with the
 # built-in style, through the batch file configs/demo.yaml. Inputs are made

@@ -11,6 +11,8 @@ import (
 	"github.com/paulmach/orb/maptile"
 	"github.com/protomaps/go-pmtiles/pmtiles"
 	xwebp "golang.org/x/image/webp"
+
+	"github.com/stylize/stylize/pipeline/testenv"
 )
 
 // TestWebPOutput runs tiles with --format webp into each sink, interrupted
@@ -140,5 +142,46 @@ func TestWebPOutput(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// BenchmarkEncodeTile encodes 256 px tiles as each output format at
+// quality 90: a real map tile (Anholt z13, OSM Bright: flat colours) and a
+// photo crop standing in for a stylized tile (texture everywhere). Reports
+// bytes per tile.
+//
+//	go test ./tiles/ -run '^$' -bench EncodeTile -benchtime 100x
+func BenchmarkEncodeTile(b *testing.B) {
+	for _, in := range []struct{ name, file string }{
+		{"map", "tiles/anholt_osmbright/13/4359/2521.png"},
+		{"photo", "media/images/stata.jpg"},
+	} {
+		p := testenv.SharedFile(b, in.file)
+		raw, err := os.ReadFile(p)
+		if err != nil {
+			b.Fatal(err)
+		}
+		r, err := decodeTile(p, raw)
+		if err != nil {
+			b.Fatal(err)
+		}
+		const t = 256
+		rgb := make([]byte, 3*t*t)
+		for y := range t {
+			copy(rgb[3*t*y:3*t*(y+1)], r.rgb[3*r.w*y:3*r.w*y+3*t])
+		}
+		for _, f := range []Format{PNG, JPEG, WebP} {
+			b.Run(in.name+"/"+string(f), func(b *testing.B) {
+				var n int
+				for b.Loop() {
+					out, err := encodeTile(f, 90, t, t, rgb, nil)
+					if err != nil {
+						b.Fatal(err)
+					}
+					n = len(out)
+				}
+				b.ReportMetric(float64(n), "bytes/tile")
+			})
+		}
 	}
 }

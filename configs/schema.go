@@ -62,7 +62,7 @@ type Options struct {
 	Passes         *int     `yaml:"passes"`
 	MaxSide        *int     `yaml:"max_side"`
 
-	Quality *int `yaml:"quality" kind:"image tiles"` // JPEG quality
+	Quality *int `yaml:"quality" kind:"image tiles"` // JPEG and WebP quality
 	Workers *int `yaml:"workers" kind:"video tiles"` // model runs at once
 
 	Height         *int     `yaml:"height" kind:"video"`

@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/stylize/stylize/pipeline/imageio"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,14 +18,15 @@ import (
 	"github.com/paulmach/orb/maptile"
 )
 
-// Format is a tile image encoding.
-type Format string
+// Format is a tile image encoding: the same formats stylize writes
+// pictures in (imageio), named by their extension.
+type Format = imageio.Format
 
 // The tile encodings.
 const (
-	PNG  Format = "png"
-	JPEG Format = "jpg"
-	WebP Format = "webp"
+	PNG  = imageio.PNG
+	JPEG = imageio.JPEG
+	WebP = imageio.WebP
 )
 
 // ParseFormat accepts png, jpg/jpeg and webp.

@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -103,22 +102,7 @@ func TestVideoInterrupt(t *testing.T) {
 	outDir := t.TempDir()
 	out := filepath.Join(outDir, "out.mp4")
 	// Many passes per frame: slow enough to be interrupted mid-run.
-	cmd := exec.Command(bin, "video", "--passes", "20", "--quiet", "-o", out, in)
-	var se bytes.Buffer
-	cmd.Stderr = &se
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	time.Sleep(1500 * time.Millisecond)
-	cmd.Process.Signal(syscall.SIGINT)
-	err := cmd.Wait()
-	ee, ok := err.(*exec.ExitError)
-	if !ok || ee.ExitCode() != 130 {
-		t.Fatalf("exit %v, want 130 (stderr %q)", err, se.String())
-	}
-	if ents, _ := os.ReadDir(outDir); len(ents) != 0 {
-		t.Errorf("interrupted run left %d files", len(ents))
-	}
+	interruptRun(t, 1500*time.Millisecond, outDir, "video", "--passes", "20", "--quiet", "-o", out, in)
 	if procs := ffmpegsOn(dir); len(procs) > 0 {
 		t.Errorf("ffmpeg still running on the input: %v", procs)
 	}

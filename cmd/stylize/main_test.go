@@ -207,20 +207,27 @@ func TestInterrupt(t *testing.T) {
 	out := filepath.Join(dir, "out.png")
 	// 100 passes over a 1600×1600 picture take tens of seconds: the run is
 	// surely still going when it is interrupted.
-	cmd := exec.Command(bin, "image", "--passes", "100", "-o", out, in)
+	interruptRun(t, 700*time.Millisecond, dir, "image", "--passes", "100", "-o", out, in)
+}
+
+// interruptRun starts the binary with args, sends SIGINT after wait, and
+// checks the exit code 130 and that outDir was left empty.
+func interruptRun(t *testing.T, wait time.Duration, outDir string, args ...string) {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
 	var se bytes.Buffer
 	cmd.Stderr = &se
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(700 * time.Millisecond)
+	time.Sleep(wait)
 	cmd.Process.Signal(syscall.SIGINT)
 	err := cmd.Wait()
 	ee, ok := err.(*exec.ExitError)
 	if !ok || ee.ExitCode() != 130 {
 		t.Fatalf("exit %v, want 130 (stderr %q)", err, se.String())
 	}
-	if ents, _ := os.ReadDir(dir); len(ents) != 0 {
+	if ents, _ := os.ReadDir(outDir); len(ents) != 0 {
 		t.Errorf("interrupted run left %d files", len(ents))
 	}
 }

@@ -39,6 +39,14 @@ type Options struct {
 	Passes         int   // feed the output back this many times; 0 = 1
 	MaxSide        int   // stylize at most at this longest side, return at full size; 0 = off
 	MaxPixels      int64 // refuse larger model inputs; 0 = from available memory
+
+	// Style pictures for a conditioned (arbitrary-style) model such as
+	// MicroAST: the style encoder turns them into the transfer net's extra
+	// inputs; several pictures mix with StyleWeights (default: equal).
+	// Not used yet by plain style nets.
+	Style        []string
+	StyleWeights []float64
+	StyleSize    int // the style picture's working long side in px; 0 = 512
 }
 
 func (o *Options) applyDefaults() {

@@ -127,6 +127,7 @@ type tensorRef struct {
 	offset int64
 	size   []int64
 	stride []int64
+	dense  *Tensor // once materialised
 }
 
 // rebuild interprets torch's tensor rebuild functions.
@@ -175,8 +176,13 @@ func int64s(v any) ([]int64, error) {
 	return out, nil
 }
 
-// materialise gathers the view into a dense Tensor.
-func (r *tensorRef) materialise() (*Tensor, error) {
+// materialise gathers the view into a dense Tensor, charging its size to
+// budget (the bound on all tensors' values: a few bytes of pickle must not
+// expand one storage many times over).
+func (r *tensorRef) materialise(budget *int64) (*Tensor, error) {
+	if r.dense != nil {
+		return r.dense, nil
+	}
 	n := int64(1)
 	last := r.offset
 	for i, s := range r.size {
@@ -196,6 +202,10 @@ func (r *tensorRef) materialise() (*Tensor, error) {
 	if n > 0 && (r.offset < 0 || last >= r.st.numel || last < r.offset) {
 		return nil, fmt.Errorf("storage %s: view %v at offset %d runs past its %d elements", r.st.key, r.size, r.offset, r.st.numel)
 	}
+	if n > r.st.numel || n > *budget {
+		return nil, fmt.Errorf("storage %s: view %v has more values than the storages hold", r.st.key, r.size)
+	}
+	*budget -= n
 	t := &Tensor{Shape: make([]int, len(r.size)), Data: make([]float32, n)}
 	for i, s := range r.size {
 		t.Shape[i] = int(s)
@@ -215,17 +225,34 @@ func (r *tensorRef) materialise() (*Tensor, error) {
 			idx[d] = 0
 		}
 	}
+	r.dense = t
 	return t, nil
 }
 
-// resolve replaces tensor references inside containers with tensors.
-func resolve(v any) (any, error) {
+// resolveAll materialises the tensors of obj, with a budget of twice the
+// storages' elements (tied weights share a storage; no real checkpoint
+// expands one further).
+func resolveAll(obj any, storages map[string]*storage) (any, error) {
+	budget := int64(1 << 16)
+	for _, s := range storages {
+		budget += 2 * s.numel
+	}
+	return resolve(obj, &budget, map[*pyDict]bool{})
+}
+
+// resolve replaces tensor references inside dicts with tensors (seen
+// guards against a dict that contains itself through the memo).
+func resolve(v any, budget *int64, seen map[*pyDict]bool) (any, error) {
 	switch x := v.(type) {
 	case *tensorRef:
-		return x.materialise()
+		return x.materialise(budget)
 	case *pyDict:
+		if seen[x] {
+			return x, nil
+		}
+		seen[x] = true
 		for i := range x.vals {
-			r, err := resolve(x.vals[i])
+			r, err := resolve(x.vals[i], budget, seen)
 			if err != nil {
 				return nil, err
 			}
@@ -271,7 +298,7 @@ func parseLegacy(b []byte) (any, error) {
 	if err := readLegacyStorages(b, u.pos, keys, storages); err != nil {
 		return nil, err
 	}
-	return resolve(obj)
+	return resolveAll(obj, storages)
 }
 
 func readLegacyStorages(b []byte, pos int, keys any, storages map[string]*storage) error {
@@ -327,7 +354,7 @@ func parseZip(b []byte) (any, error) {
 		return nil, fmt.Errorf("%w (a zip archive without data.pkl)", ErrNotCheckpoint)
 	}
 	prefix := path.Dir(pkl.Name) + "/data/"
-	code, err := readEntry(pkl, pkl.UncompressedSize64)
+	code, err := readEntry(pkl, pkl.UncompressedSize64, len(b))
 	if err != nil {
 		return nil, err
 	}
@@ -341,7 +368,7 @@ func parseZip(b []byte) (any, error) {
 		if f == nil {
 			return nil, fmt.Errorf("storage %s: no %s%s in the archive", s.key, prefix, s.key)
 		}
-		raw, err := readEntry(f, uint64(s.numel)*uint64(elemSize(s.dtype)))
+		raw, err := readEntry(f, uint64(s.numel)*uint64(elemSize(s.dtype)), len(b))
 		if err != nil {
 			return nil, err
 		}
@@ -352,14 +379,15 @@ func parseZip(b []byte) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return resolve(obj)
+	return resolveAll(obj, storages)
 }
 
 // readEntry reads a zip entry that must hold exactly want bytes (the
 // header's size is checked first, so a lying header cannot force a huge
-// read).
-func readEntry(f *zip.File, want uint64) ([]byte, error) {
-	if f.UncompressedSize64 != want || want > maxFile {
+// read, and a small deflated entry cannot claim gigabytes).
+func readEntry(f *zip.File, want uint64, archive int) ([]byte, error) {
+	packed := min(f.CompressedSize64, uint64(archive))
+	if f.UncompressedSize64 != want || want > maxFile || want > 16*packed+1024 {
 		return nil, fmt.Errorf("%s: %d bytes, want %d", f.Name, f.UncompressedSize64, want)
 	}
 	rc, err := f.Open()

@@ -15,6 +15,7 @@ func init() {
 	register(command{name: "models", order: 80, run: runModels, usage: [][2]string{
 		{"stylize models", "list the built-in styles"},
 		{"stylize models inspect MODEL", "show how a model will be run, and why"},
+		{"stylize models import microast|cd-vgg DIR [-o OUT]", "build the MicroAST or cd16x ONNX graphs from an upstream PyTorch checkout (OUT: the model cache)"},
 	}})
 	register(command{name: "version", order: 90, run: runVersion, usage: [][2]string{
 		{"stylize version", "versions of stylize and onnxruntime"},
@@ -28,8 +29,11 @@ func runModels(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 		return nil
 	}
+	if args[0] == "import" {
+		return runModelsImport(ctx, args[1:], stdout, stderr)
+	}
 	if args[0] != "inspect" {
-		return usagef("models: unknown subcommand %q (want list or inspect MODEL)", args[0])
+		return usagef("models: unknown subcommand %q (want list, inspect MODEL or import)", args[0])
 	}
 	fs := flag.NewFlagSet("models inspect", flag.ContinueOnError)
 	fs.SetOutput(stderr)

@@ -8,15 +8,16 @@ import (
 	"path/filepath"
 
 	"github.com/stylize/stylize/pipeline"
+	"github.com/stylize/stylize/pipeline/model"
 	"github.com/stylize/stylize/pipeline/onnx"
 )
 
-// Where the imported graphs go under a model folder (the layout of
-// ../shared/models and of the user's model cache).
+// Where the imported graphs go under a model folder (the layout
+// model.FindArbitrary and model.FindPerceptual search).
 const (
-	MicroASTStyleONNX    = "arbitrary/microast_style.onnx"
-	MicroASTTransferONNX = "arbitrary/microast_transfer.onnx"
-	CDVGGONNX            = "perceptual/cd16x_vgg_features.onnx"
+	MicroASTStyleONNX    = model.ArbitraryStyleFile
+	MicroASTTransferONNX = model.ArbitraryTransferFile
+	CDVGGONNX            = model.PerceptualFile
 )
 
 // ErrMissing means an upstream folder lacks a checkpoint.

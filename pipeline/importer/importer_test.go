@@ -1,9 +1,11 @@
 package importer
 
 import (
+	"errors"
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stylize/stylize/pipeline"
@@ -12,6 +14,7 @@ import (
 	"github.com/stylize/stylize/pipeline/onnx"
 	"github.com/stylize/stylize/pipeline/ort"
 	"github.com/stylize/stylize/pipeline/testenv"
+	"github.com/stylize/stylize/pipeline/torch"
 )
 
 // tolerance is the issue's bound on the difference to the shared graphs.
@@ -222,5 +225,62 @@ func TestImportWritesFiles(t *testing.T) {
 				t.Errorf("left %s in %s", e.Name(), sub)
 			}
 		}
+	}
+}
+
+func TestBuildErrors(t *testing.T) {
+	ck, err := torch.Load(upstream(t, "Collaborative-Distillation/"+CDVGGCheckpoint))
+	if err != nil {
+		t.Fatal(err)
+	}
+	delete(ck.Tensors, "conv42.bias")
+	if _, err := CDVGG(ck); err == nil || !strings.HasSuffix(err.Error(), `5SE.pth: missing key "conv42.bias"`) {
+		t.Errorf("missing key: %v", err)
+	}
+	c, err := LoadMicroASTCheckpoints(upstream(t, "MicroAST"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The style encoder's weights where the modulator's should be.
+	c.Modulator = c.Style
+	if _, err := MicroASTStyleModel(c); err == nil || !strings.Contains(err.Error(), `style_encoder_iter_160000.pth.tar: missing key "weight1.0.conv_layer.weight"`) {
+		t.Errorf("wrong checkpoint: %v", err)
+	}
+	c.Modulator, c.Decoder = c.Decoder, c.Content
+	if _, err := MicroASTTransferModel(c); err == nil || !strings.Contains(err.Error(), "missing key \"dec1.conv1.conv_layer.weight\"") {
+		t.Errorf("wrong decoder: %v", err)
+	}
+	w := ck.Tensors["conv11.weight"]
+	w.Shape = []int{16, 3, 1, 9}
+	ck.Tensors["conv11.weight"] = w
+	if _, err := CDVGG(ck); err == nil || !strings.Contains(err.Error(), "conv11.weight has shape [16 3 1 9], want [16 3 3 3]") {
+		t.Errorf("wrong shape: %v", err)
+	}
+}
+
+func TestLoadErrors(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := LoadCDVGG(filepath.Join(dir, "nope")); err == nil || !strings.Contains(err.Error(), "nope: no such file or directory") {
+		t.Errorf("missing folder: %v", err)
+	}
+	if _, err := LoadMicroASTCheckpoints(dir); !errors.Is(err, ErrMissing) {
+		t.Errorf("empty folder: %v", err)
+	}
+	// A truncated checkpoint is named in the error.
+	b, err := os.ReadFile(upstream(t, "Collaborative-Distillation/"+CDVGGCheckpoint))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(dir, "5SE.pth")
+	os.WriteFile(p, b[:len(b)/2], 0o644)
+	if _, err := LoadCDVGG(dir); err == nil || !strings.HasPrefix(err.Error(), "checkpoint "+p+": ") {
+		t.Errorf("truncated: %v", err)
+	}
+	out := filepath.Join(dir, "out")
+	if _, err := ImportCDVGG(dir, out); err == nil {
+		t.Error("import of a truncated checkpoint worked")
+	}
+	if _, err := os.Stat(out); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a failed import created %s", out)
 	}
 }

@@ -145,7 +145,7 @@ func maxAbsDiff(a, b []float32) float64 {
 	return d
 }
 
-func upstream(t *testing.T, rel string) string {
+func upstream(t testing.TB, rel string) string {
 	t.Helper()
 	return testenv.SharedFile(t, filepath.Join("upstream", rel))
 }
@@ -282,5 +282,33 @@ func TestLoadErrors(t *testing.T) {
 	}
 	if _, err := os.Stat(out); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("a failed import created %s", out)
+	}
+}
+
+// Reading the checkpoints and building the graphs (no file writes).
+func BenchmarkImportMicroAST(b *testing.B) {
+	dir := testenv.SharedFile(b, "upstream/MicroAST")
+	b.ReportAllocs()
+	for b.Loop() {
+		c, err := LoadMicroASTCheckpoints(dir)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := MicroASTStyleModel(c); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := MicroASTTransferModel(c); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkImportCDVGG(b *testing.B) {
+	dir := testenv.SharedFile(b, "upstream/Collaborative-Distillation")
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := LoadCDVGG(dir); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

@@ -94,6 +94,15 @@ func (u *unpickler) uint(n int) (uint64, error) {
 	return v, nil
 }
 
+// counted reads a size-byte little-endian length and that many bytes.
+func (u *unpickler) counted(size int) ([]byte, error) {
+	n, err := u.uint(size)
+	if err != nil {
+		return nil, err
+	}
+	return u.take(n)
+}
+
 func (u *unpickler) line() (string, error) {
 	i := bytes.IndexByte(u.buf[u.pos:], '\n')
 	if i < 0 {
@@ -239,11 +248,7 @@ func (u *unpickler) long(op byte) (any, error) {
 	if op == 0x8b {
 		size = 4
 	}
-	n, err := u.uint(size)
-	if err != nil {
-		return nil, err
-	}
-	b, err := u.take(n)
+	b, err := u.counted(size)
 	if err != nil {
 		return nil, err
 	}
@@ -271,11 +276,7 @@ func (u *unpickler) long(op byte) (any, error) {
 // str reads the string and bytes opcodes.
 func (u *unpickler) str(op byte) (any, error) {
 	size := map[byte]int{'X': 4, 0x8c: 1, 0x8d: 8, 'T': 4, 'U': 1, 'B': 4, 'C': 1, 0x8e: 8}[op]
-	n, err := u.uint(size)
-	if err != nil {
-		return nil, err
-	}
-	b, err := u.take(n)
+	b, err := u.counted(size)
 	if err != nil {
 		return nil, err
 	}
@@ -324,14 +325,16 @@ func (u *unpickler) stepContainer(op byte) (bool, error) {
 	return true, nil
 }
 
-func (u *unpickler) appends(op byte) error {
-	var items []any
-	var err error
-	if op == 'a' {
-		items, err = u.popN(1)
-	} else {
-		items, err = u.popMark()
+// popItems pops n items, or all the items above the last MARK when n is 0.
+func (u *unpickler) popItems(n int) ([]any, error) {
+	if n == 0 {
+		return u.popMark()
 	}
+	return u.popN(n)
+}
+
+func (u *unpickler) appends(op byte) error {
+	items, err := u.popItems(map[byte]int{'a': 1}[op])
 	if err != nil {
 		return err
 	}
@@ -348,13 +351,7 @@ func (u *unpickler) appends(op byte) error {
 }
 
 func (u *unpickler) setItems(op byte) error {
-	var items []any
-	var err error
-	if op == 's' {
-		items, err = u.popN(2)
-	} else {
-		items, err = u.popMark()
-	}
+	items, err := u.popItems(map[byte]int{'s': 2}[op])
 	if err != nil {
 		return err
 	}

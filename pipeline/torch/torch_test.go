@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -199,5 +200,41 @@ func TestSelfContainingDict(t *testing.T) {
 	p.op('h', 0, 's', '.', ']', '.')
 	if _, err := Parse("loop", p.Bytes()); err == nil || !strings.Contains(err.Error(), "without tensors") {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// The real 5SE.pth weights re-saved in the zip layout of PyTorch 1.6+ read
+// back the same as from the legacy file.
+func TestZipMatchesLegacyUpstream(t *testing.T) {
+	legacy, err := Load(testenv.SharedFile(t, "upstream/Collaborative-Distillation/trained_models/wct_se_16x_new/5SE.pth"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ts []tensorSpec
+	storages := map[string][]byte{}
+	for i, k := range legacy.Keys {
+		tn := legacy.Tensors[k]
+		key := strconv.Itoa(i)
+		size, stride := make([]int64, len(tn.Shape)), make([]int64, len(tn.Shape))
+		s := int64(1)
+		for d := len(tn.Shape) - 1; d >= 0; d-- {
+			size[d], stride[d] = int64(tn.Shape[d]), s
+			s *= int64(tn.Shape[d])
+		}
+		ts = append(ts, tensorSpec{k, "FloatStorage", key, int64(len(tn.Data)), 0, size, stride})
+		storages[key] = f32bytes(tn.Data...)
+	}
+	z, err := Parse("5SE-zip.pth", zipCheckpoint(t, ts, storages))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(z.Keys, legacy.Keys) {
+		t.Fatalf("keys differ: %v vs %v", z.Keys, legacy.Keys)
+	}
+	for _, k := range legacy.Keys {
+		a, b := legacy.Tensors[k], z.Tensors[k]
+		if !slices.Equal(a.Shape, b.Shape) || !slices.Equal(a.Data, b.Data) {
+			t.Errorf("%s differs", k)
+		}
 	}
 }

@@ -59,8 +59,8 @@ func testImage(w, h int) []float32 {
 func TestSplitInstanceNorm(t *testing.T) {
 	testenv.ORT(t)
 	cases := []struct {
-		name string
-		load func(t *testing.T) *onnx.Model
+		name  string
+		load  func(t *testing.T) *onnx.Model
 		w, h  int
 		tol   float64
 		adain int // written-out normalisations

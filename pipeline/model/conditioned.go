@@ -397,3 +397,15 @@ func ptrTo[T any](v T) *T { return &v }
 
 // Style is the style baked into a conditioned model; nil for plain nets.
 func (e *Engine) Style() *StyleInfo { return e.style }
+
+// describeStyle prints a conditioned engine's style for Describe.
+func describeStyle(p func(string, ...any), s *StyleInfo) {
+	p("style encoder:  %s  [%s]\n", s.Encoder, s.Pair)
+	size := fmt.Sprintf("%d px long side", s.Size)
+	if s.Size < 0 {
+		size = fmt.Sprintf("own size, shrunk to %d px at most", -s.Size)
+	}
+	for i, pic := range s.Pictures {
+		p("style:          %s  (weight %.3g, %s)\n", pic, s.Weights[i], size)
+	}
+}

@@ -273,3 +273,33 @@ func TestStyleSidecar(t *testing.T) {
 		t.Errorf("conventions %s → %s, margin %d: want 0..1 both ways and no margin (reflect-padded net)", e.Conv.InputRange, e.Conv.OutputRange, e.Conv.Margin)
 	}
 }
+
+// TestStyleBorderBand: MicroAST pads by reflection inside, so it runs
+// without a margin and still paints no frame (measured as TestBorderBand
+// does for la_muse).
+func TestStyleBorderBand(t *testing.T) {
+	if testing.Short() {
+		t.Skip("1024×679 stylization: skipped in -short")
+	}
+	e := open(t, Options{Model: transferNet(t), Style: []string{painting(t, "la_muse")}})
+	out := stylize(t, e, photo(t, 1024, 679))
+	b, i := laplacianBands(out, 8)
+	cs := colourShift(out, 8)
+	t.Logf("MicroAST la_muse.jpg on stata.jpg 1024x679, margin %d: border band / interior |Laplacian| %.3f, colour shift of the outer 8 px %.1f", e.Conv.Margin, b/i, cs)
+	if e.Conv.Margin != 0 || b/i > 1.10 || cs > 12 {
+		t.Errorf("margin %d: border ratio %.3f (want ≤ 1.10), colour shift %.1f (want ≤ 12)", e.Conv.Margin, b/i, cs)
+	}
+}
+
+func TestStyleDescribe(t *testing.T) {
+	e := open(t, Options{Model: transferNet(t), Style: []string{painting(t, "udnie"), painting(t, "wave")}, StyleWeights: []float64{3, 1}})
+	var sb strings.Builder
+	if err := Describe(&sb, e, "", ""); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"style encoder:  ", "udnie.jpg  (weight 0.75, own size, shrunk to 512 px at most)", "wave.jpg  (weight 0.25", "border margin:  0 px"} {
+		if !strings.Contains(sb.String(), want) {
+			t.Errorf("describe output lacks %q:\n%s", want, sb.String())
+		}
+	}
+}

@@ -180,6 +180,10 @@ func TestStyleDefaultPair(t *testing.T) {
 		if e.Name() != filepath.Join(dir, PairTransfer) {
 			t.Errorf("model %s, want the pair in %s", e.Name(), dir)
 		}
+		t.Setenv(ModelsEnv, empty)
+		if e := open(t, Options{Model: dir, Style: []string{pic}, StyleSize: 64}); e.Name() != filepath.Join(dir, PairTransfer) {
+			t.Errorf("-m %s: model %s, want the pair in that folder", dir, e.Name())
+		}
 	})
 	t.Run("absent", func(t *testing.T) {
 		t.Setenv(ModelsEnv, empty)
@@ -195,12 +199,9 @@ func TestStyleBadInputs(t *testing.T) {
 	transfer := transferNet(t)
 	testenv.ORT(t)
 	dir := t.TempDir()
-	write := func(name string, b []byte) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return p
+	notes := filepath.Join(dir, "notes.jpg")
+	if err := os.WriteFile(notes, []byte("not a picture\n"), 0o644); err != nil {
+		t.Fatal(err)
 	}
 	tiny := filepath.Join(dir, "tiny.png")
 	f, _ := os.Create(tiny)
@@ -229,7 +230,7 @@ func TestStyleBadInputs(t *testing.T) {
 	}{
 		{"missing picture", transfer, []string{filepath.Join(dir, "nope.jpg")}, nil, "no such file", "nope.jpg"},
 		{"1x1 picture", transfer, []string{tiny}, nil, "too small", "tiny.png"},
-		{"not a picture", transfer, []string{write("notes.jpg", []byte("not a picture\n"))}, nil, "style image", "notes.jpg"},
+		{"not a picture", transfer, []string{notes}, nil, "style image", "notes.jpg"},
 		{"names do not match", pair("mismatch", "style_encoder: "+testenv.Model(t, "la_muse")+"\n", false), []string{good}, nil, "names do not match", "la_muse"},
 		{"unknown tensor", pair("unknown", "style_encoder: "+PairEncoder+"\nstyle_tensors: {nope: s1_mean}\n", true), []string{good}, nil, "nope", "yaml"},
 		{"no encoder", pair("alone", "", false), []string{good}, nil, "no style encoder", "alone"},

@@ -105,6 +105,8 @@ type Sidecar struct {
 	SizeMultiple int    `yaml:"size_multiple"`
 	Margin       *int   `yaml:"margin"`
 	Description  string `yaml:"description"`
+
+	StyleSidecar `yaml:",inline"` // a conditioned model's style encoder: style.go
 }
 
 // Metadata keys read from the model's metadata_props.

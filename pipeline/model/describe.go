@@ -30,6 +30,9 @@ func Describe(w io.Writer, e *Engine, lib, version string) error {
 	}
 	p("size multiple:  %d  [%s]\n", c.SizeMultiple, c.Why["size_multiple"])
 	p("border margin:  %d px reflect padding  [%s]\n", c.Margin, c.Why["margin"])
+	if s := e.Style(); s != nil {
+		describeStyle(p, s)
+	}
 	p("device:         %s\n", e.Device())
 	if version != "" {
 		p("onnxruntime:    %s (%s)\n", version, lib)

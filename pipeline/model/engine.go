@@ -85,6 +85,7 @@ type Engine struct {
 	Model *onnx.Model // the graph as loaded (after float16 casts)
 	Conv  Conventions
 	net   *Net
+	style *StyleInfo // the baked-in style of a conditioned model; nil for plain nets
 	// inference time and count, summed over every model run
 	inferNS atomic.Int64
 	runs    atomic.Int64
@@ -93,6 +94,9 @@ type Engine struct {
 // Open loads the model, resolves its conventions (flags > sidecar >
 // metadata_props > probe), and creates the session.
 func Open(ctx context.Context, opt Options) (*Engine, error) {
+	if err := prepareStyle(&opt); err != nil { // arbitrary style: style.go
+		return nil, err
+	}
 	opt.applyDefaults()
 	if err := opt.Validate(); err != nil {
 		return nil, err
@@ -101,9 +105,16 @@ func Open(ctx context.Context, opt Options) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
+	style, err := conditionModel(ctx, m, opt) // bakes the encoded style in: conditioned.go
+	if err != nil {
+		return nil, err
+	}
 	conv, err := Resolve(m, opt.Model, opt.Conventions)
 	if err != nil {
 		return nil, err
+	}
+	if style != nil {
+		style.conventions(m, &conv) // the pair's own conventions: conditioned.go
 	}
 	onlyOutput(m, conv.OutputName)
 	dev, _ := ort.ParseDevice(opt.Device)
@@ -111,7 +122,7 @@ func Open(ctx context.Context, opt Options) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := &Engine{opt: opt, Model: m, Conv: conv, net: net}
+	e := &Engine{opt: opt, Model: m, Conv: conv, net: net, style: style}
 	if e.Conv.InputRange == "" || e.Conv.OutputRange == "" {
 		if err := e.probe(ctx); err != nil {
 			net.Close()

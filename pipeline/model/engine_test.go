@@ -24,11 +24,7 @@ var update = flag.Bool("update", false, "rewrite golden files in testdata/")
 // photo returns stata.jpg from ../shared scaled to w×h (skips without it).
 func photo(t testing.TB, w, h int) *pipeline.Frame {
 	t.Helper()
-	img, err := imageio.Read(testenv.SharedFile(t, "media/images/stata.jpg"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := pipeline.FromImage(img)
+	f := readFrame(t, testenv.SharedFile(t, "media/images/stata.jpg"))
 	if w == f.W && h == f.H {
 		return f
 	}
@@ -40,11 +36,7 @@ func photo(t testing.TB, w, h int) *pipeline.Frame {
 // sample is the repository's own sample picture (no ../shared needed).
 func sample(t testing.TB) *pipeline.Frame {
 	t.Helper()
-	img, err := imageio.Read(filepath.Join(testenv.Root(t), "cmd", "stylize", "testdata", "sample.jpg"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pipeline.FromImage(img)
+	return readFrame(t, filepath.Join(testenv.Root(t), "cmd", "stylize", "testdata", "sample.jpg"))
 }
 
 func open(t testing.TB, o Options) *Engine {

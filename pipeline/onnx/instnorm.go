@@ -7,20 +7,24 @@ import (
 	"github.com/stylize/stylize/pipeline/onnx/onnxpb"
 )
 
-// ErrNoInstanceNorm means a graph has no InstanceNormalization node, so
-// there are no statistics to share (SplitInstanceNorm's callers then run the
-// model as it is).
-var ErrNoInstanceNorm = errors.New("no InstanceNormalization in the graph")
+// ErrNoInstanceNorm means a graph has no instance normalisation (neither
+// the op nor the written-out pattern of adain.go), so there are no
+// statistics to share (SplitInstanceNorm's callers then run the model as it
+// is).
+var ErrNoInstanceNorm = errors.New("no instance normalisation in the graph")
 
 // INLayer is one InstanceNormalization of the original graph, in graph
 // order. Mean and Var name the extra tensors that carry its statistics:
 // graph inputs of the apply variant and graph outputs of the measure
-// variant, both of shape [1, Channels, 1, 1].
+// variant, both of shape [1, Channels, 1, 1]. For a written-out
+// normalisation (AdaIN nets, see adain.go) Std is set and Var carries the
+// std (the Sqrt the graph divides by) instead of the variance.
 type INLayer struct {
 	Node      string // the original node's name (or its output's when unnamed)
 	Channels  int    // C, from the scale initializer; 0 when unknown
 	Epsilon   float32
 	Mean, Var string
+	Std       bool
 }
 
 // SplitInstanceNorm rewrites every InstanceNormalization of m into explicit
@@ -35,7 +39,9 @@ type INLayer struct {
 //     same order. Its image output equals the original model's.
 //
 // Feeding apply the tensors measure returned for an image reproduces the
-// original model's output on that image. m is not changed.
+// original model's output on that image. m is not changed. The
+// InstanceNormalization layers come first, then the written-out ones, each
+// in graph order.
 func SplitInstanceNorm(m *Model) (apply, measure *Model, layers []INLayer, err error) {
 	if !HasInstanceNorm(m) {
 		return nil, nil, nil, fmt.Errorf("model %s: %w", m.Name, ErrNoInstanceNorm)
@@ -52,14 +58,16 @@ func SplitInstanceNorm(m *Model) (apply, measure *Model, layers []INLayer, err e
 	return apply, measure, layers, nil
 }
 
-// HasInstanceNorm reports whether m normalises with InstanceNormalization.
+// HasInstanceNorm reports whether m normalises with InstanceNormalization
+// or with the same arithmetic written out (ReduceMean over H and W, Sqrt of
+// the variance, Div: AdaIN nets).
 func HasInstanceNorm(m *Model) bool {
 	for _, n := range m.Proto.GetGraph().GetNode() {
 		if n.GetOpType() == "InstanceNormalization" && n.GetDomain() == "" {
 			return true
 		}
 	}
-	return false
+	return hasAdaIN(m.Proto.GetGraph())
 }
 
 // rewriteIN replaces the InstanceNormalization nodes of m in place.
@@ -73,6 +81,7 @@ func rewriteIN(m *Model, measure bool) ([]INLayer, error) {
 	}
 	opset := m.OpsetVersion()
 	orig := g.Node
+	adain := findAdaIN(g) // before the rewrite below writes the same pattern
 	replace := map[int][]*onnxpb.NodeProto{}
 	var layers []INLayer
 	for i, n := range orig {
@@ -138,7 +147,8 @@ func rewriteIN(m *Model, measure bool) ([]INLayer, error) {
 		nodes = append(nodes, n)
 	}
 	g.Node = nodes
-	return layers, nil
+	more, err := rewriteAdaIN(m, b, measure, len(layers), adain)
+	return append(layers, more...), err
 }
 
 // reduceMean adds a spatial mean over axes 2 and 3 (keepdims) named out; the

@@ -3,6 +3,7 @@ package onnx
 import (
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/stylize/stylize/pipeline/onnx/onnxpb"
 	"google.golang.org/protobuf/proto"
@@ -34,202 +35,188 @@ var upsamplers = map[string]bool{"ConvTranspose": true, "Resize": true, "Upsampl
 // A clean cut is one tensor that carries everything the rest of the graph
 // needs from the image; nodes that only compute constants (padding shapes)
 // are copied into each half that uses them, initializers into the half that
-// reads them. Graphs without such a point fail with ErrNotSplittable.
+// reads them. Graph inputs after the first (the image) are side inputs,
+// such as normalisation statistics or a conditioned net's style tensors:
+// each half that reads one gets it as an input of its own. Graphs without
+// such a point fail with ErrNotSplittable.
 func SplitFeatures(m *Model) (*Split, error) {
-	g := m.Proto.GetGraph()
 	ins := m.Inputs()
 	if len(ins) == 0 {
 		return nil, fmt.Errorf("model %s: no graph input: %w", m.Name, ErrNotSplittable)
 	}
-	nodes := g.GetNode()
-
-	// Constant values: initializers, Constant nodes and everything computed
-	// from constants only. Graph inputs after the first (the image) are
-	// side inputs, such as normalisation statistics: like constants, each
-	// half that reads one gets it as an input of its own.
-	isConst := map[string]bool{"": true}
-	for _, t := range g.GetInitializer() {
-		isConst[t.GetName()] = true
-	}
-	isSide := map[string]bool{}
-	for _, v := range ins[1:] {
-		isConst[v.Name] = true
-		isSide[v.Name] = true
-	}
-	constNode := make([]bool, len(nodes))
-	for i, n := range nodes {
-		c := true
-		for _, in := range n.GetInput() {
-			if !isConst[in] {
-				c = false
-				break
-			}
-		}
-		if c {
-			constNode[i] = true
-			for _, o := range n.GetOutput() {
-				isConst[o] = true
-			}
-		}
-	}
-
-	// Dynamic (image-dependent) nodes in graph order, with where each of
-	// their outputs is last used.
-	var dyn []int
-	producer := map[string]int{} // tensor → index in dyn
-	for i, n := range nodes {
-		if constNode[i] {
-			continue
-		}
-		for _, o := range n.GetOutput() {
-			producer[o] = len(dyn)
-		}
-		dyn = append(dyn, i)
-	}
-	lastUse := map[string]int{} // tensor → last index in dyn that reads it
-	for j, i := range dyn {
-		for _, in := range nodes[i].GetInput() {
-			if !isConst[in] {
-				lastUse[in] = j
-			}
-		}
-	}
-	for _, o := range g.GetOutput() {
-		lastUse[o.GetName()] = len(dyn) // graph outputs live to the end
-	}
-	up := -1
-	for j, i := range dyn {
-		if upsamplers[nodes[i].GetOpType()] {
-			up = j
-			break
-		}
-	}
+	s := newSplitter(m.Proto.GetGraph(), ins)
+	up := s.upsampling()
 	if up < 0 {
 		return nil, fmt.Errorf("model %s: no upsampling layer (%s): %w", m.Name, "ConvTranspose, Resize, Upsample or DepthToSpace", ErrNotSplittable)
 	}
-	// cutAfter reports the only tensor live after dyn[j], if there is one.
-	cutAfter := func(j int) (string, bool) {
-		live := ""
-		count := 0
-		if lastUse[ins[0].Name] > j {
-			return "", false // the image itself is still needed
-		}
-		for k := 0; k <= j; k++ {
-			for _, o := range nodes[dyn[k]].GetOutput() {
-				if lu, ok := lastUse[o]; ok && lu > j {
-					live = o
-					count++
-				}
-			}
-		}
-		return live, count == 1
-	}
-	cut, at := -1, ""
-	for j := up - 1; j >= 0; j-- {
-		if nodes[dyn[j]].GetOpType() == "Add" {
-			if t, ok := cutAfter(j); ok && t == nodes[dyn[j]].GetOutput()[0] {
-				cut, at = j, t
-			}
-			break
-		}
-	}
+	cut, at := s.findCut(up)
 	if cut < 0 {
-		data := nodes[dyn[up]].GetInput()[0]
-		if p, ok := producer[data]; ok {
-			if t, ok := cutAfter(p); ok && t == data {
-				cut, at = p, t
-			}
-		}
+		return nil, fmt.Errorf("model %s: no single tensor separates the layers before the %s: %w", m.Name, s.nodes[s.dyn[up]].GetOpType(), ErrNotSplittable)
 	}
-	if cut < 0 {
-		return nil, fmt.Errorf("model %s: no single tensor separates the layers before the %s: %w", m.Name, nodes[dyn[up]].GetOpType(), ErrNotSplittable)
-	}
-
-	// Nodes of each half, constant nodes copied to the halves that use them.
-	encSet := map[int]bool{}
-	for j := 0; j <= cut; j++ {
-		encSet[dyn[j]] = true
-	}
-	half := func(inEnc bool) []*onnxpb.NodeProto {
-		need := map[string]bool{}
-		for i := len(nodes) - 1; i >= 0; i-- {
-			if constNode[i] {
-				continue
-			}
-			if encSet[i] == inEnc {
-				for _, in := range nodes[i].GetInput() {
-					need[in] = true
-				}
-			}
-		}
-		// Constant nodes feeding this half, transitively (walk backwards).
-		keep := make([]bool, len(nodes))
-		for i := len(nodes) - 1; i >= 0; i-- {
-			if !constNode[i] {
-				keep[i] = encSet[i] == inEnc
-				continue
-			}
-			for _, o := range nodes[i].GetOutput() {
-				if need[o] {
-					keep[i] = true
-				}
-			}
-			if keep[i] {
-				for _, in := range nodes[i].GetInput() {
-					need[in] = true
-				}
-			}
-		}
-		var out []*onnxpb.NodeProto
-		for i, n := range nodes {
-			if keep[i] {
-				out = append(out, proto.Clone(n).(*onnxpb.NodeProto))
-			}
-		}
-		return out
-	}
-	f16 := featureIsFloat16(g, at)
+	encNodes, decNodes := s.half(cut, true), s.half(cut, false)
 	featName := at
-	encNodes, decNodes := half(true), half(false)
-	if f16 {
+	if featureIsFloat16(s.g, at) {
 		// The runtime only sees float32: cast the features at the cut.
-		featName = freshName(g, at+"_f32")
-		encNodes = append(encNodes, &onnxpb.NodeProto{OpType: ptr("Cast"), Name: ptr(featName + "_cast"),
-			Input: []string{at}, Output: []string{featName}, Attribute: []*onnxpb.AttributeProto{AttrInt("to", int64(onnxpb.TensorProto_FLOAT))}})
-		decNodes = append([]*onnxpb.NodeProto{{OpType: ptr("Cast"), Name: ptr(at + "_cast"),
-			Input: []string{featName}, Output: []string{at}, Attribute: []*onnxpb.AttributeProto{AttrInt("to", int64(onnxpb.TensorProto_FLOAT16))}}}, decNodes...)
+		featName = freshName(s.g, at+"_f32")
+		encNodes = append(encNodes, castNode(featName+"_cast", at, featName, onnxpb.TensorProto_FLOAT))
+		decNodes = append([]*onnxpb.NodeProto{castNode(at+"_cast", featName, at, onnxpb.TensorProto_FLOAT16)}, decNodes...)
 	}
 	featDims := []Dim{{Value: -1, Param: "batch"}, {Value: -1, Param: "channels"}, {Value: -1, Param: "feature_height"}, {Value: -1, Param: "feature_width"}}
 	featVI := TensorValue(featName, onnxpb.TensorProto_FLOAT, featDims)
-
 	var imgIn *onnxpb.ValueInfoProto
-	for _, vi := range g.GetInput() {
+	for _, vi := range s.g.GetInput() {
 		if vi.GetName() == ins[0].Name {
 			imgIn = vi
 		}
 	}
-	// Side inputs go to the halves that read them, after the main input.
-	sides := func(nodes []*onnxpb.NodeProto) []*onnxpb.ValueInfoProto {
-		reads := map[string]bool{}
-		for _, n := range nodes {
-			for _, in := range n.GetInput() {
-				reads[in] = true
-			}
-		}
-		var vs []*onnxpb.ValueInfoProto
-		for _, vi := range g.GetInput() {
-			if isSide[vi.GetName()] && reads[vi.GetName()] {
-				vs = append(vs, vi)
-			}
-		}
-		return vs
-	}
 	// All graph outputs come from the decoder: one produced before the cut
 	// would have been a second live tensor there.
-	enc := subModel(m, "encoder", encNodes, append([]*onnxpb.ValueInfoProto{imgIn}, sides(encNodes)...), []*onnxpb.ValueInfoProto{featVI})
-	dec := subModel(m, "decoder", decNodes, append([]*onnxpb.ValueInfoProto{featVI}, sides(decNodes)...), g.GetOutput())
+	enc := subModel(m, "encoder", encNodes, append([]*onnxpb.ValueInfoProto{imgIn}, s.sides(encNodes)...), []*onnxpb.ValueInfoProto{featVI})
+	dec := subModel(m, "decoder", decNodes, append([]*onnxpb.ValueInfoProto{featVI}, s.sides(decNodes)...), s.g.GetOutput())
 	return &Split{Encoder: enc, Decoder: dec, Features: featName,
-		At: fmt.Sprintf("%s output %q before %s", nodes[dyn[cut]].GetOpType(), at, nodes[dyn[up]].GetOpType())}, nil
+		At: fmt.Sprintf("%s output %q before %s", s.nodes[s.dyn[cut]].GetOpType(), at, s.nodes[s.dyn[up]].GetOpType())}, nil
+}
+
+func castNode(name, in, out string, to onnxpb.TensorProto_DataType) *onnxpb.NodeProto {
+	return &onnxpb.NodeProto{OpType: ptr("Cast"), Name: ptr(name), Input: []string{in}, Output: []string{out},
+		Attribute: []*onnxpb.AttributeProto{AttrInt("to", int64(to))}}
+}
+
+// splitter is a graph analysed for a cut: which values are constant, the
+// image-dependent nodes in order, and where each tensor is last read.
+type splitter struct {
+	g         *onnxpb.GraphProto
+	nodes     []*onnxpb.NodeProto
+	image     string
+	isConst   map[string]bool // initializers, side inputs and what is computed from them only
+	isSide    map[string]bool
+	constNode []bool
+	dyn       []int          // image-dependent nodes in graph order
+	producer  map[string]int // tensor → index in dyn
+	lastUse   map[string]int // tensor → last index in dyn that reads it
+}
+
+func newSplitter(g *onnxpb.GraphProto, ins []Value) *splitter {
+	s := &splitter{g: g, nodes: g.GetNode(), image: ins[0].Name, isConst: map[string]bool{"": true}, isSide: map[string]bool{},
+		producer: map[string]int{}, lastUse: map[string]int{}}
+	for _, t := range g.GetInitializer() {
+		s.isConst[t.GetName()] = true
+	}
+	for _, v := range ins[1:] {
+		s.isConst[v.Name], s.isSide[v.Name] = true, true
+	}
+	s.constNode = make([]bool, len(s.nodes))
+	for i, n := range s.nodes {
+		s.constNode[i] = !slices.ContainsFunc(n.GetInput(), func(in string) bool { return !s.isConst[in] })
+		if s.constNode[i] {
+			for _, o := range n.GetOutput() {
+				s.isConst[o] = true
+			}
+			continue
+		}
+		for _, o := range n.GetOutput() {
+			s.producer[o] = len(s.dyn)
+		}
+		for _, in := range n.GetInput() {
+			if !s.isConst[in] {
+				s.lastUse[in] = len(s.dyn)
+			}
+		}
+		s.dyn = append(s.dyn, i)
+	}
+	for _, o := range g.GetOutput() {
+		s.lastUse[o.GetName()] = len(s.dyn) // graph outputs live to the end
+	}
+	return s
+}
+
+// upsampling is the index in dyn of the first upsampling layer, or −1.
+func (s *splitter) upsampling() int {
+	return slices.IndexFunc(s.dyn, func(i int) bool { return upsamplers[s.nodes[i].GetOpType()] })
+}
+
+// cutAfter reports the only tensor live after dyn[j], if there is one.
+func (s *splitter) cutAfter(j int) (string, bool) {
+	if s.lastUse[s.image] > j {
+		return "", false // the image itself is still needed
+	}
+	live, count := "", 0
+	for k := 0; k <= j; k++ {
+		for _, o := range s.nodes[s.dyn[k]].GetOutput() {
+			if lu, ok := s.lastUse[o]; ok && lu > j {
+				live = o
+				count++
+			}
+		}
+	}
+	return live, count == 1
+}
+
+// findCut picks the cut before dyn[up]: the last Add before it when its
+// output is the only live tensor, else the upsampling layer's input when
+// that is. −1 when neither is a clean cut.
+func (s *splitter) findCut(up int) (int, string) {
+	for j := up - 1; j >= 0; j-- {
+		if s.nodes[s.dyn[j]].GetOpType() == "Add" {
+			if t, ok := s.cutAfter(j); ok && t == s.nodes[s.dyn[j]].GetOutput()[0] {
+				return j, t
+			}
+			break
+		}
+	}
+	data := s.nodes[s.dyn[up]].GetInput()[0]
+	if p, ok := s.producer[data]; ok {
+		if t, ok := s.cutAfter(p); ok && t == data {
+			return p, t
+		}
+	}
+	return -1, ""
+}
+
+// half returns the nodes of the encoder (dyn[0..cut]) or the decoder, with
+// copies of the constant nodes that feed them, transitively.
+func (s *splitter) half(cut int, inEnc bool) []*onnxpb.NodeProto {
+	enc := map[int]bool{}
+	for j := 0; j <= cut; j++ {
+		enc[s.dyn[j]] = true
+	}
+	need := map[string]bool{}
+	keep := make([]bool, len(s.nodes))
+	for i := len(s.nodes) - 1; i >= 0; i-- {
+		keep[i] = !s.constNode[i] && enc[i] == inEnc
+		if s.constNode[i] {
+			keep[i] = slices.ContainsFunc(s.nodes[i].GetOutput(), func(o string) bool { return need[o] })
+		}
+		if keep[i] {
+			for _, in := range s.nodes[i].GetInput() {
+				need[in] = true
+			}
+		}
+	}
+	var out []*onnxpb.NodeProto
+	for i, n := range s.nodes {
+		if keep[i] {
+			out = append(out, proto.Clone(n).(*onnxpb.NodeProto))
+		}
+	}
+	return out
+}
+
+// sides are the side inputs the nodes read, in graph input order.
+func (s *splitter) sides(nodes []*onnxpb.NodeProto) []*onnxpb.ValueInfoProto {
+	reads := map[string]bool{}
+	for _, n := range nodes {
+		for _, in := range n.GetInput() {
+			reads[in] = true
+		}
+	}
+	var vs []*onnxpb.ValueInfoProto
+	for _, vi := range s.g.GetInput() {
+		if s.isSide[vi.GetName()] && reads[vi.GetName()] {
+			vs = append(vs, vi)
+		}
+	}
+	return vs
 }
 
 // featureIsFloat16 reports whether tensor t is float16, from the graph's

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/stylize/stylize/pipeline/onnx"
@@ -166,5 +167,71 @@ func TestSplitFeaturesSideInputs(t *testing.T) {
 	}
 	if worst > 1e-2 {
 		t.Errorf("split apply graph with measured statistics differs from the model by up to %g", worst)
+	}
+}
+
+// MicroAST's transfer net splits before its first Resize, with the style
+// tensors as side inputs of the halves that read them (raw pair), or baked
+// in as constants (the engine's conditioned model).
+func TestSplitFeaturesConditioned(t *testing.T) {
+	testenv.ORT(t)
+	m, err := onnx.Load(testenv.SharedFile(t, "models/arbitrary/microast_transfer.onnx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc, err := onnx.Load(testenv.SharedFile(t, "models/arbitrary/microast_style.onnx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(5, 6))
+	picture := func(w, h int) ort.Tensor {
+		p := make([]float32, 3*w*h)
+		for i := range p {
+			p[i] = float32(rng.Float64())
+		}
+		return ort.Tensor{Shape: []int64{1, 3, int64(h), int64(w)}, F32: p}
+	}
+	es := session(t, enc)
+	st, err := es.Run([]ort.Tensor{picture(96, 80)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	style := map[string]ort.Tensor{}
+	for i, n := range es.Outputs {
+		style[n] = st[i]
+	}
+	img := picture(68, 52)
+	feed := func(vs []onnx.Value, first ort.Tensor) []ort.Tensor {
+		ts := []ort.Tensor{first}
+		for _, v := range vs[1:] {
+			ts = append(ts, style[v.Name])
+		}
+		return ts
+	}
+	full, err := session(t, m).Run(feed(m.Inputs(), img))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp, err := onnx.SplitFeatures(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("split at %s; encoder side inputs %d, decoder %d", sp.At, len(sp.Encoder.Inputs())-1, len(sp.Decoder.Inputs())-1)
+	if !strings.Contains(sp.At, "before Resize") {
+		t.Errorf("split at %s, want before the first Resize", sp.At)
+	}
+	if n := len(sp.Encoder.Inputs()) + len(sp.Decoder.Inputs()) - 2; n != len(style) {
+		t.Errorf("%d side inputs over both halves, want the %d style tensors", n, len(style))
+	}
+	feat, err := session(t, sp.Encoder).Run(feed(sp.Encoder.Inputs(), img))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := session(t, sp.Decoder).Run(feed(sp.Decoder.Inputs(), feat[0]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := maxDiff(out[0].F32, full[0].F32); d > 1e-4 {
+		t.Errorf("decoder(encoder(x)) differs from the model by up to %g, want ≤ 1e-4", d)
 	}
 }

@@ -39,7 +39,6 @@ const (
 	PairFolder       = "arbitrary"
 	PairTransfer     = "microast_transfer.onnx"
 	PairEncoder      = "microast_style.onnx"
-	ModelsEnv        = "STYLIZE_MODELS"
 	defaultStyleSize = 512 // px: the long side MicroAST was trained and evaluated at
 	minStyleSide     = 16  // px: below this the encoder's reflect pads and strides have nothing to read
 )
@@ -47,44 +46,14 @@ const (
 // ErrNoStyleModel means no arbitrary-style model was given or found.
 var ErrNoStyleModel = errors.New("no arbitrary-style model found")
 
-// pairDirs are the folders searched for the default pair, in order:
-// $STYLIZE_MODELS/arbitrary, the user cache, .cache/models/arbitrary of the
-// working folder or a folder above it (the project).
-func pairDirs() []string {
-	var ds []string
-	if d := os.Getenv(ModelsEnv); d != "" {
-		ds = append(ds, filepath.Join(d, PairFolder))
-	}
-	if d, err := os.UserCacheDir(); err == nil {
-		ds = append(ds, filepath.Join(d, "stylize", "models", PairFolder))
-	}
-	if wd, err := os.Getwd(); err == nil {
-		for d := wd; ; d = filepath.Dir(d) {
-			ds = append(ds, filepath.Join(d, ".cache", "models", PairFolder))
-			if filepath.Dir(d) == d {
-				break
-			}
-		}
-	}
-	return ds
-}
-
-// FindStyleModel returns the transfer net of the default pair: the first of
-// pairDirs holding PairTransfer.
+// FindStyleModel returns the transfer net of the default pair, searched
+// as FindArbitrary does; the error says where to put it and how to import it.
 func FindStyleModel() (string, error) {
-	ds := pairDirs()
-	for _, d := range ds {
-		p := filepath.Join(d, PairTransfer)
-		if st, err := os.Stat(p); err == nil && !st.IsDir() {
-			return p, nil
-		}
+	_, transfer, err := FindArbitrary("")
+	if err != nil {
+		return "", fmt.Errorf("--style: %w: %w (or name the transfer net with -m)", ErrNoStyleModel, err)
 	}
-	where := "$" + ModelsEnv + "/" + PairFolder
-	if len(ds) > 1 {
-		where = strings.Join(ds[:2], " or ")
-	}
-	return "", fmt.Errorf("--style: %w: put %s and %s in %s (stylize models import microast DIR builds them from the MicroAST checkpoints), or name the transfer net with -m",
-		ErrNoStyleModel, PairTransfer, PairEncoder, where)
+	return transfer, nil
 }
 
 // prepareStyle checks the style options and, for --style without -m,

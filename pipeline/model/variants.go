@@ -109,32 +109,29 @@ func (n *normalizer) InferenceTime() (time.Duration, int64) {
 
 func (n *normalizer) Close() error { return errors.Join(n.apply.Close(), n.measure.Close()) }
 
-func (n *normalizer) timed(t0 time.Time) {
-	n.inferNS.Add(int64(time.Since(t0)))
-	n.runs.Add(1)
-}
-
-func (n *normalizer) Measure(ctx context.Context, planes []float32, w, h int) (Stats, error) {
+// run pads planes to the size multiple and runs net (with st), timed.
+func (n *normalizer) run(ctx context.Context, net *Net, planes []float32, w, h int, st Stats) ([]float32, int, int, Stats, padding, error) {
 	p := n.e.Conv.padFor(w, h, image.Point{}, 0)
 	canvas := p.apply(planes)
 	t0 := time.Now()
-	out, _, _, st, err := n.measure.RunExtra(ctx, canvas, p.pw, p.ph, nil)
-	n.timed(t0)
+	out, ow, oh, ex, err := net.RunExtra(ctx, canvas, p.pw, p.ph, st)
+	n.inferNS.Add(int64(time.Since(t0)))
+	n.runs.Add(1)
 	p.release(canvas, planes)
+	return out, ow, oh, Stats(ex), p, err
+}
+
+func (n *normalizer) Measure(ctx context.Context, planes []float32, w, h int) (Stats, error) {
+	out, _, _, st, _, err := n.run(ctx, n.measure, planes, w, h, nil)
 	if err != nil {
 		return nil, fmt.Errorf("measure statistics: %w", err)
 	}
 	putF32(out)
-	return Stats(st), nil
+	return st, nil
 }
 
 func (n *normalizer) Stylize(ctx context.Context, planes []float32, w, h int, st Stats) ([]float32, error) {
-	p := n.e.Conv.padFor(w, h, image.Point{}, 0)
-	canvas := p.apply(planes)
-	t0 := time.Now()
-	out, ow, oh, _, err := n.apply.RunExtra(ctx, canvas, p.pw, p.ph, st)
-	n.timed(t0)
-	p.release(canvas, planes)
+	out, ow, oh, _, p, err := n.run(ctx, n.apply, planes, w, h, st)
 	if err != nil {
 		return nil, err
 	}

@@ -5,15 +5,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"image"
-	"image/png"
-	"os"
 	"path/filepath"
 	"sort"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/stylize/stylize/pipeline"
+	"github.com/stylize/stylize/pipeline/imageio"
 	"github.com/stylize/stylize/pipeline/model"
 )
 
@@ -93,35 +92,23 @@ func checkNegatives(t *testing.T, src, out string) int {
 	files, _ := filepath.Glob(filepath.Join(out, "5", "*", "*.png"))
 	for _, p := range files {
 		rel, _ := filepath.Rel(out, p)
-		a, b := decodePNG(t, filepath.Join(src, rel)), decodePNG(t, p)
-		for i := 0; i < len(a.Pix); i += 4 {
-			for c := 0; c < 3; c++ {
-				if b.Pix[i+c] != 255-a.Pix[i+c] {
-					t.Fatalf("tile %s, byte %d: %d, want the negative of %d", rel, i+c, b.Pix[i+c], a.Pix[i+c])
-				}
+		a, b := readFrame(t, filepath.Join(src, rel)), readFrame(t, p)
+		for i, v := range a.Pix {
+			if b.Pix[i] != 255-v {
+				t.Fatalf("tile %s, byte %d: %d, want the negative of %d", rel, i, b.Pix[i], v)
 			}
 		}
 	}
 	return len(files)
 }
 
-func decodePNG(t *testing.T, p string) *image.NRGBA {
+func readFrame(t *testing.T, p string) *pipeline.Frame {
 	t.Helper()
-	b, err := os.ReadFile(p)
+	img, err := imageio.Read(p)
 	if err != nil {
 		t.Fatal(err)
 	}
-	img, err := png.Decode(bytes.NewReader(b))
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := image.NewNRGBA(img.Bounds())
-	for y := 0; y < img.Bounds().Dy(); y++ {
-		for x := 0; x < img.Bounds().Dx(); x++ {
-			n.Set(x, y, img.At(x, y))
-		}
-	}
-	return n
+	return pipeline.FromImage(img)
 }
 
 // Planning: 5×4 tiles in metatiles of 2×2 with a 16 px margin are six

@@ -1,7 +1,10 @@
 // Package model is the style engine: it opens an ONNX image-to-image model
 // (a file or a built-in), works out its conventions, and stylizes frames of
 // any size with reflect padding, feathered windows for fixed-size models and
-// the user's style options. onnxruntime stays behind pipeline/ort.
+// the user's style options. One core (core.go) serves three variants on the
+// engine's session options: the whole model (StylizePlanes), the model cut
+// at its feature map (Split, for temporal) and statistics out/in
+// (SharedStats, for tiles). onnxruntime stays behind pipeline/ort.
 package model
 
 import (

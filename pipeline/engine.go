@@ -62,109 +62,128 @@ type seqItem[T any] struct {
 func Run[I, O any](ctx context.Context, cfg Config, src Source[I], work Work[I, O], sink Sink[O]) error {
 	cfg.applyDefaults()
 	g, ctx := errgroup.WithContext(ctx)
-	tokens := make(chan struct{}, cfg.InFlight)
-	in := make(chan seqItem[I], cfg.Workers)
-	out := make(chan seqItem[O], cfg.Workers)
-
-	g.Go(func() error {
-		defer close(in)
-		seq := 0
-		emit := func(v I) error {
-			select {
-			case tokens <- struct{}{}:
-			case <-ctx.Done():
-				return ctx.Err()
-			}
-			select {
-			case in <- seqItem[I]{seq: seq, val: v}:
-				seq++
-				return nil
-			case <-ctx.Done():
-				return ctx.Err()
-			}
-		}
-		if err := src(ctx, emit); err != nil {
-			return err
-		}
-		return nil
-	})
-
+	r := &run[I, O]{cfg: cfg,
+		tokens: make(chan struct{}, cfg.InFlight),
+		in:     make(chan seqItem[I], cfg.Workers),
+		out:    make(chan seqItem[O], cfg.Workers),
+	}
+	g.Go(func() error { return r.source(ctx, src) })
 	var wg sync.WaitGroup
 	for w := 0; w < cfg.Workers; w++ {
 		wg.Add(1)
 		g.Go(func() error {
 			defer wg.Done()
-			for {
-				var it seqItem[I]
-				var ok bool
-				select {
-				case it, ok = <-in:
-					if !ok {
-						return nil
-					}
-				case <-ctx.Done():
-					return ctx.Err()
-				}
-				res, err := work(ctx, it.val)
-				r := seqItem[O]{seq: it.seq, val: res}
-				if err != nil {
-					if ctx.Err() != nil {
-						return ctx.Err()
-					}
-					if cfg.OnError == nil {
-						return err
-					}
-					if err := cfg.OnError(it.seq, err); err != nil {
-						return err
-					}
-					r.skip = true
-				}
-				select {
-				case out <- r:
-				case <-ctx.Done():
-					return ctx.Err()
-				}
-			}
+			return r.worker(ctx, work)
 		})
 	}
-	go func() { wg.Wait(); close(out) }()
+	go func() { wg.Wait(); close(r.out) }()
+	g.Go(func() error { return r.reorder(ctx, sink) })
+	return g.Wait()
+}
 
-	g.Go(func() error {
-		pending := make(map[int]seqItem[O], cfg.InFlight)
-		next := 0
-		for {
-			var r seqItem[O]
-			var ok bool
-			select {
-			case r, ok = <-out:
-			case <-ctx.Done():
-				return ctx.Err()
-			}
+// run is one Run's channels: tokens bound the items in flight, in feeds
+// the workers, out carries their results to the reordering sink.
+type run[I, O any] struct {
+	cfg    Config
+	tokens chan struct{}
+	in     chan seqItem[I]
+	out    chan seqItem[O]
+}
+
+// source numbers the items src emits and hands them to the workers, taking
+// a token for each.
+func (r *run[I, O]) source(ctx context.Context, src Source[I]) error {
+	defer close(r.in)
+	seq := 0
+	emit := func(v I) error {
+		select {
+		case r.tokens <- struct{}{}:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		select {
+		case r.in <- seqItem[I]{seq: seq, val: v}:
+			seq++
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return src(ctx, emit)
+}
+
+// worker runs work on items until the input closes; OnError decides
+// whether a failure skips the item or stops the run.
+func (r *run[I, O]) worker(ctx context.Context, work Work[I, O]) error {
+	for {
+		var it seqItem[I]
+		var ok bool
+		select {
+		case it, ok = <-r.in:
 			if !ok {
-				if len(pending) > 0 {
-					return fmt.Errorf("pipeline: %d results never reordered (first missing #%d)", len(pending), next)
-				}
 				return nil
 			}
-			pending[r.seq] = r
-			for {
-				p, ok := pending[next]
-				if !ok {
-					break
-				}
-				delete(pending, next)
-				if !p.skip {
-					if err := sink(ctx, p.val); err != nil {
-						return err
-					}
-				}
-				if cfg.Progress != nil {
-					cfg.Progress.Add(1)
-				}
-				next++
-				<-tokens
-			}
+		case <-ctx.Done():
+			return ctx.Err()
 		}
-	})
-	return g.Wait()
+		res, err := work(ctx, it.val)
+		o := seqItem[O]{seq: it.seq, val: res}
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			if r.cfg.OnError == nil {
+				return err
+			}
+			if err := r.cfg.OnError(it.seq, err); err != nil {
+				return err
+			}
+			o.skip = true
+		}
+		select {
+		case r.out <- o:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// reorder hands results to sink in source order, one at a time, returning
+// a token for each.
+func (r *run[I, O]) reorder(ctx context.Context, sink Sink[O]) error {
+	pending := make(map[int]seqItem[O], r.cfg.InFlight)
+	next := 0
+	for {
+		var o seqItem[O]
+		var ok bool
+		select {
+		case o, ok = <-r.out:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		if !ok {
+			if len(pending) > 0 {
+				return fmt.Errorf("pipeline: %d results never reordered (first missing #%d)", len(pending), next)
+			}
+			return nil
+		}
+		pending[o.seq] = o
+		for {
+			p, ok := pending[next]
+			if !ok {
+				break
+			}
+			delete(pending, next)
+			if !p.skip {
+				if err := sink(ctx, p.val); err != nil {
+					return err
+				}
+			}
+			if r.cfg.Progress != nil {
+				r.cfg.Progress.Add(1)
+			}
+			next++
+			<-r.tokens
+		}
+	}
 }

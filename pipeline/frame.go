@@ -5,7 +5,6 @@ import (
 	"image"
 	"image/color"
 	"image/draw"
-	"sync"
 )
 
 // Frame is the one image type of the house: packed 8-bit RGB, row after row,
@@ -142,26 +141,24 @@ func (f *Frame) Draw(dst draw.Image, at image.Point) {
 	draw.Draw(dst, image.Rect(at.X, at.Y, at.X+f.W, at.Y+f.H), f.Image(nil), image.Point{}, draw.Src)
 }
 
-// FramePool recycles frame buffers of one size, so a long video does not
-// allocate a new buffer per frame. Frames of another size are dropped.
+// FramePool hands out w×h frames whose pixels come from the shared byte
+// free list (see GetBytes), so a long video does not allocate a new buffer
+// per frame. Frames of another size go back to the list as plain buffers.
 type FramePool struct {
 	W, H int
-	pool sync.Pool
 }
 
 // NewFramePool returns a pool of w×h frames.
-func NewFramePool(w, h int) *FramePool {
-	p := &FramePool{W: w, H: h}
-	p.pool.New = func() any { return NewFrame(w, h) }
-	return p
-}
+func NewFramePool(w, h int) *FramePool { return &FramePool{W: w, H: h} }
 
 // Get returns a w×h frame with undefined contents.
-func (p *FramePool) Get() *Frame { return p.pool.Get().(*Frame) }
+func (p *FramePool) Get() *Frame {
+	return &Frame{W: p.W, H: p.H, Pix: GetBytes(3 * p.W * p.H)}
+}
 
-// Put returns f to the pool when it has the pool's size.
+// Put returns f's pixels for reuse; f must not be used afterwards.
 func (p *FramePool) Put(f *Frame) {
-	if f != nil && f.W == p.W && f.H == p.H && len(f.Pix) == 3*p.W*p.H {
-		p.pool.Put(f)
+	if f != nil {
+		PutBytes(f.Pix)
 	}
 }

@@ -2,8 +2,8 @@ package temporal
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"image"
 	"math"
 	"slices"
 	"sync"
@@ -11,7 +11,6 @@ import (
 
 	"github.com/stylize/stylize/pipeline"
 	"github.com/stylize/stylize/pipeline/model"
-	"github.com/stylize/stylize/pipeline/onnx"
 	"github.com/stylize/stylize/pipeline/ort"
 )
 
@@ -157,6 +156,25 @@ func (o Options) Validate() error {
 	return nil
 }
 
+// Engine is what the processor needs of the style engine: the whole model
+// per frame (output mode, off), the model cut at its feature map (feature
+// mode) and the shared finishing step. *model.Engine has it; tests use
+// fakes.
+type Engine interface {
+	Name() string
+	Conventions() model.Conventions
+	// WorkSize is the size the model runs at (the engine's MaxSide).
+	WorkSize(w, h int) (int, int)
+	StylizePlanes(ctx context.Context, planes []float32, w, h int) ([]float32, error)
+	// Finish brings a working-size result back to the frame's size and
+	// applies the colour and strength options.
+	Finish(work []float32, ww, wh int, content []float32, w, h int) []float32
+	// Split opens the encoder and decoder halves (with the statistics
+	// rewrite when stats is set); errors wrapping model.ErrCannotSplit, or
+	// any other, mean the graph cannot be cut.
+	Split(stats bool) (model.Halves, error)
+}
+
 // Processor stylizes a video's frames with temporal coherence. Its two
 // methods match video.Processor: Parallel (any order, concurrently) does
 // the per-frame work — the encoder half, the flow pyramid, the colour
@@ -165,19 +183,15 @@ func (o Options) Validate() error {
 // is bounded: the previous frame's pyramid, histogram, blended features (or
 // output) and content, nothing older.
 type Processor struct {
-	eng    *model.Engine
+	eng    Engine
 	opt    Options
 	mode   Mode
 	why    string
 	weight float32
 	conv   model.Conventions
-	passes int
 
-	enc, dec *ort.Session // feature mode
-	// statistics EMA: the measuring graph and the statistics inputs of
-	// each half, in session order
-	measure          *ort.Session
-	encSide, decSide []string
+	halves    model.Halves // feature mode
+	withStats bool         // statistics EMA: the halves measure and take statistics
 
 	// shift, when set (tests), replaces the estimated flow by a known
 	// translation of the content per frame.
@@ -209,45 +223,47 @@ type state struct {
 	hist    Histogram
 	feat    []float32 // blended features [C, fh, fw] (feature mode)
 	fshape  []int64
-	out     []float32             // blended output planes (output mode)
-	content []float32             // the content the encoder saw (pre-blend)
-	stats   map[string]ort.Tensor // smoothed normalisation statistics (EMA)
-	phase   [2]float64            // accumulated global motion in working px (alignment)
-	off     [2]int                // padding offset the features were computed with
+	out     []float32   // blended output planes (output mode)
+	content []float32   // the content the encoder saw (pre-blend)
+	stats   model.Stats // smoothed normalisation statistics (EMA)
+	phase   [2]float64  // accumulated global motion in working px (alignment)
+	off     [2]int      // padding offset the features were computed with
 }
 
 // partial is what Parallel hands to Ordered.
 type partial struct {
 	w, h   int
+	full   []float32 // content at full size
 	planes []float32 // content at working size
 	ww, wh int       // working size (MaxSide)
 	pyr    *Pyramid
 	hist   Histogram
-	feat   *ort.Tensor           // encoder output (feature mode without pre-blend)
-	fresh  []float32             // per-frame stylization at full size (output/off modes)
-	stats  map[string]ort.Tensor // measured normalisation statistics (EMA)
+	feat   *ort.Tensor // encoder output (feature mode without pre-blend)
+	fresh  []float32   // per-frame stylization at full size (output/off modes)
+	stats  model.Stats // measured normalisation statistics (EMA)
 }
 
 // NewProcessor prepares temporal processing with eng's model. In auto
 // mode it splits the graph for feature blending and falls back to output
 // blending when it cannot (Mode tells which, and why).
-func NewProcessor(eng *model.Engine, opt Options) (*Processor, error) {
+func NewProcessor(eng Engine, opt Options) (*Processor, error) {
 	if err := opt.Validate(); err != nil {
 		return nil, err
 	}
 	opt.applyDefaults()
 	mode, _ := ParseMode(string(opt.Mode))
-	p := &Processor{eng: eng, opt: opt, conv: eng.Conv, passes: eng.Options().Passes}
+	p := &Processor{eng: eng, opt: opt, conv: eng.Conventions()}
 	switch mode {
 	case ModeOff:
 		p.mode, p.why = ModeOff, "per-frame (temporal off)"
 	case ModeOutput:
 		p.mode, p.why = ModeOutput, "output blending (asked for)"
 	default:
-		why, err := p.openSplit()
+		hv, err := eng.Split(opt.StatsEMA > 0)
 		switch {
 		case err == nil:
-			p.mode, p.why = ModeFeature, "feature blending at "+why
+			p.halves, p.withStats = hv, opt.StatsEMA > 0
+			p.mode, p.why = ModeFeature, "feature blending at "+hv.Where()
 		case mode == ModeFeature:
 			return nil, fmt.Errorf("temporal feature mode with %s: %w", eng.Name(), err)
 		default:
@@ -264,76 +280,12 @@ func NewProcessor(eng *model.Engine, opt Options) (*Processor, error) {
 	return p, nil
 }
 
-// errCannotSplit wraps reasons the model cannot be blended in feature space.
-var errCannotSplit = errors.New("cannot blend in feature space")
-
-func (p *Processor) openSplit() (string, error) {
-	if p.conv.FixedW > 0 {
-		return "", fmt.Errorf("fixed-size model (%dx%d windows): %w", p.conv.FixedW, p.conv.FixedH, errCannotSplit)
-	}
-	if p.passes > 1 {
-		return "", fmt.Errorf("%d passes: %w", p.passes, errCannotSplit)
-	}
-	base := p.eng.Model
-	var measure *onnx.Model
-	if p.opt.StatsEMA > 0 {
-		apply, meas, _, err := onnx.SplitInstanceNorm(base)
-		if err != nil {
-			return "", err
-		}
-		base, measure = apply, meas
-	}
-	sp, err := onnx.SplitFeatures(base)
-	if err != nil {
-		return "", err
-	}
-	dev, _ := ort.ParseDevice(p.eng.Device())
-	so := ort.SessionOptions{Device: dev, Threads: p.eng.Options().Threads}
-	names := func(vs []onnx.Value) []string {
-		var ns []string
-		for _, v := range vs {
-			ns = append(ns, v.Name)
-		}
-		return ns
-	}
-	open := func(m *onnx.Model, ins, outs []string) (*ort.Session, error) {
-		b, err := m.Marshal()
-		if err != nil {
-			return nil, err
-		}
-		return ort.NewSession(m.Name, b, ins, outs, so)
-	}
-	p.encSide = names(sp.Encoder.Inputs())[1:]
-	p.decSide = names(sp.Decoder.Inputs())[1:]
-	if p.enc, err = open(sp.Encoder, append([]string{p.conv.InputName}, p.encSide...), []string{sp.Features}); err != nil {
-		return "", err
-	}
-	if p.dec, err = open(sp.Decoder, append([]string{sp.Features}, p.decSide...), []string{p.conv.OutputName}); err != nil {
-		p.Close()
-		return "", err
-	}
-	if measure != nil {
-		if p.measure, err = open(measure, []string{p.conv.InputName}, names(measure.Outputs())); err != nil {
-			p.Close()
-			return "", err
-		}
-	}
-	return sp.At, nil
-}
-
 // Close releases the split sessions (the engine stays open).
 func (p *Processor) Close() error {
-	var err error
-	if p.enc != nil {
-		err = p.enc.Close()
+	if p.halves != nil {
+		return p.halves.Close()
 	}
-	if p.dec != nil {
-		err = errors.Join(err, p.dec.Close())
-	}
-	if p.measure != nil {
-		err = errors.Join(err, p.measure.Close())
-	}
-	return err
+	return nil
 }
 
 // Mode is the mode in use and why (for the log and the report).
@@ -365,16 +317,6 @@ func (p *Processor) Stats() Stats {
 	return s
 }
 
-// workSize is the size the model runs at (the engine's MaxSide).
-func (p *Processor) workSize(w, h int) (int, int) {
-	ms := p.eng.Options().MaxSide
-	if ms > 0 && max(w, h) > ms {
-		s := float64(ms) / float64(max(w, h))
-		return max(1, int(math.Round(float64(w)*s))), max(1, int(math.Round(float64(h)*s)))
-	}
-	return w, h
-}
-
 // flowGray is the frame's luma halved until its longer side fits
 // FlowMaxSide.
 func (p *Processor) flowGray(in *pipeline.Frame) *Gray {
@@ -404,15 +346,17 @@ func (p *Processor) Parallel(ctx context.Context, in *pipeline.Frame) (any, erro
 		r.fresh = out
 		return r, err
 	}
-	r.ww, r.wh = p.workSize(in.W, in.H)
-	r.planes = planes
+	r.ww, r.wh = p.eng.WorkSize(in.W, in.H)
+	r.full, r.planes = planes, planes
 	if r.ww != in.W || r.wh != in.H {
 		r.planes = model.ResizePlanes(planes, in.W, in.H, r.ww, r.wh)
 	}
-	if p.measure != nil {
-		st, err := p.measureStats(ctx, r.planes, r.ww, r.wh)
+	if p.withStats {
+		t0 := time.Now()
+		st, err := p.halves.Measure(ctx, r.planes, r.ww, r.wh)
+		p.addModelTime(t0)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("temporal: %w", err)
 		}
 		r.stats = st
 	}
@@ -432,7 +376,7 @@ func (p *Processor) Parallel(ctx context.Context, in *pipeline.Frame) (any, erro
 // encodeInOrder reports whether the encoder must wait for the previous
 // frame (pre-blended content, or the grid offset from the motion).
 func (p *Processor) encodeInOrder() bool {
-	return p.opt.PreBlend > 0 || !p.opt.NoAlign || p.measure != nil
+	return p.opt.PreBlend > 0 || !p.opt.NoAlign || p.withStats
 }
 
 // padded is the model input size of a w×h picture placed at offset off:
@@ -463,97 +407,32 @@ func (p *Processor) offset(phase [2]float64) [2]int {
 	return o
 }
 
-// measureStats runs the measuring graph on the frame as the engine pads
-// it and returns the normalisation statistics by input name.
-func (p *Processor) measureStats(ctx context.Context, planes []float32, w, h int) (map[string]ort.Tensor, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	m := p.conv.Margin
-	pw, ph := p.padded(w, h, [2]int{m, m})
-	padded := model.PadReflect(planes, w, h, m, m, pw, ph)
+func (p *Processor) encode(ctx context.Context, planes []float32, w, h int, off [2]int, st model.Stats) (ort.Tensor, error) {
 	t0 := time.Now()
-	res, err := p.measure.Run([]ort.Tensor{model.ImageTensor(p.conv, padded, pw, ph)})
+	f, err := p.halves.Encode(ctx, planes, w, h, image.Pt(off[0], off[1]), st)
 	p.addModelTime(t0)
 	if err != nil {
-		return nil, fmt.Errorf("temporal: statistics run on %dx%d: %w", pw, ph, err)
-	}
-	st := map[string]ort.Tensor{}
-	for i, name := range p.measure.Outputs[1:] {
-		st[name] = res[i+1]
-	}
-	return st, nil
-}
-
-// side lists the statistics tensors a half reads, in its input order.
-func side(names []string, stats map[string]ort.Tensor) ([]ort.Tensor, error) {
-	ts := make([]ort.Tensor, 0, len(names))
-	for _, n := range names {
-		t, ok := stats[n]
-		if !ok {
-			return nil, fmt.Errorf("temporal: no statistics for %s", n)
-		}
-		ts = append(ts, t)
-	}
-	return ts, nil
-}
-
-func (p *Processor) encode(ctx context.Context, planes []float32, w, h int, off [2]int, stats map[string]ort.Tensor) (ort.Tensor, error) {
-	if err := ctx.Err(); err != nil {
-		return ort.Tensor{}, err
-	}
-	pw, ph := p.padded(w, h, off)
-	padded := model.PadReflect(planes, w, h, off[0], off[1], pw, ph)
-	extra, err := side(p.encSide, stats)
-	if err != nil {
-		return ort.Tensor{}, err
-	}
-	t0 := time.Now()
-	res, err := p.enc.Run(append([]ort.Tensor{model.ImageTensor(p.conv, padded, pw, ph)}, extra...))
-	p.addModelTime(t0)
-	if err != nil {
-		return ort.Tensor{}, fmt.Errorf("temporal: encoder run on %dx%d: %w", pw, ph, err)
-	}
-	f := res[0]
-	if len(f.Shape) != 4 || f.Shape[0] != 1 || f.Shape[2] < 1 || f.Shape[3] < 1 {
-		return ort.Tensor{}, fmt.Errorf("temporal: encoder features have shape %v, want [1 C h w]", f.Shape)
+		return ort.Tensor{}, fmt.Errorf("temporal: %w", err)
 	}
 	return f, nil
 }
 
-func (p *Processor) decode(ctx context.Context, feat []float32, shape []int64, w, h int, off [2]int, stats map[string]ort.Tensor) ([]float32, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	pw, ph := p.padded(w, h, off)
-	extra, err := side(p.decSide, stats)
-	if err != nil {
-		return nil, err
-	}
+func (p *Processor) decode(ctx context.Context, feat ort.Tensor, w, h int, off [2]int, st model.Stats) ([]float32, error) {
 	t0 := time.Now()
-	res, err := p.dec.Run(append([]ort.Tensor{{Shape: shape, F32: feat}}, extra...))
+	out, err := p.halves.Decode(ctx, feat, w, h, image.Pt(off[0], off[1]), st)
 	p.addModelTime(t0)
 	if err != nil {
-		return nil, fmt.Errorf("temporal: decoder run on %v features: %w", shape, err)
+		return nil, fmt.Errorf("temporal: %w", err)
 	}
-	out, ow, oh, err := model.ImagePlanes(p.conv, res[0])
-	if err != nil {
-		return nil, err
-	}
-	x0, y0 := off[0], off[1]
-	switch tx, ty := pw-ow, ph-oh; {
-	case tx == 0 && ty == 0:
-	case tx > 0 && ty > 0 && tx/2 <= x0 && ty/2 <= y0 && ow-(x0-tx/2) >= w && oh-(y0-ty/2) >= h:
-		// Borders trimmed (unpadded convolutions): the output is centred
-		// on the input.
-		x0, y0 = x0-tx/2, y0-ty/2
-	default:
-		// The decoder changed the scale (an upsampling net): bring it
-		// back to the padded size.
-		out = model.ResizePlanes(out, ow, oh, pw, ph)
-		ow, oh = pw, ph
-	}
-	return model.Crop(out, ow, oh, x0, y0, w, h), nil
+	return out, nil
+}
+
+// link is how the current frame relates to the previous one: reset (no
+// usable past), or the backward flow with its reliability mask.
+type link struct {
+	reset bool
+	bwd   *Flow
+	mask  []float32
 }
 
 // Ordered blends the frame with the warped past and returns the output.
@@ -571,48 +450,67 @@ func (p *Processor) Ordered(ctx context.Context, in *pipeline.Frame, part any) (
 		p.count(func(s *Stats) { s.Frames++ })
 		return out, nil
 	}
-
-	// Reset or flow to the previous frame.
 	prev := p.prev
-	var bwd *Flow
-	var mask []float32
-	reset := prev == nil || prev.w != r.w || prev.h != r.h
+	l, err := p.track(prev, r)
+	if err != nil {
+		return nil, err
+	}
+	next := &state{w: r.w, h: r.h, pyr: r.pyr, hist: r.hist}
+	var res []float32
+	if p.mode == ModeOutput {
+		res = r.fresh
+		if !l.reset {
+			f := l.bwd.Resize(r.w, r.h)
+			m := resizeMask(l.mask, l.bwd.W, l.bwd.H, r.w, r.h)
+			res = blend(r.fresh, WarpPlanes(prev.out, 3, f), m, p.weight, 3)
+		}
+		next.out = res
+	} else {
+		work, err := p.featureFrame(ctx, r, prev, next, l)
+		if err != nil {
+			return nil, err
+		}
+		res = p.eng.Finish(work, r.ww, r.wh, r.full, r.w, r.h)
+	}
+	model.FromPlanes(res, out)
+	p.prev = next
+	return out, nil
+}
+
+// track decides whether the frame continues the previous one: a size
+// change, a cut (colours far apart, or apart with a flow that does not
+// explain the frame) or a flow failure resets the state. It counts the
+// outcome in the stats.
+func (p *Processor) track(prev *state, r *partial) (link, error) {
+	l := link{reset: prev == nil || prev.w != r.w || prev.h != r.h}
 	cut := false
 	dist := 0.0
-	if !reset {
+	if !l.reset {
 		dist = prev.hist.Distance(r.hist)
 		// Far apart colours are a cut whatever the flow says.
 		if dist > hardCutFactor*p.opt.CutThreshold {
-			reset, cut = true, true
+			l.reset, cut = true, true
 		}
 	}
-	if !reset {
+	if !l.reset {
 		t := time.Now()
-		var err error
 		var fwd *Flow
-		if p.shift != nil {
-			bwd = ShiftFlow(r.pyr.W, r.pyr.H, -p.shift[0], -p.shift[1])
-			fwd = ShiftFlow(r.pyr.W, r.pyr.H, p.shift[0], p.shift[1])
-		} else {
-			if bwd, err = EstimateFlow(r.pyr, prev.pyr); err != nil {
-				return nil, err
-			}
-			if fwd, err = EstimateFlow(prev.pyr, r.pyr); err != nil {
-				return nil, err
-			}
+		var err error
+		if l.bwd, fwd, err = p.flows(prev, r); err != nil {
+			return l, err
 		}
-		mask = Reliable(bwd, fwd)
-		cov := Coverage(mask)
+		l.mask = Reliable(l.bwd, fwd)
+		cov := Coverage(l.mask)
 		ft := time.Since(t)
 		switch {
 		case dist > p.opt.CutThreshold && cov < confirmCoverage:
 			// Colours changed and the flow does not explain the frame:
 			// a cut. (A fade changes the colours too, but the flow still
 			// maps the scene onto itself.)
-			reset, cut = true, true
+			l.reset, cut = true, true
 			p.count(func(s *Stats) { s.FlowTime += ft })
 		case cov < p.opt.MinCoverage:
-			reset = true
+			l.reset = true
 			p.count(func(s *Stats) { s.Failures++; s.FlowTime += ft })
 		default:
 			p.count(func(s *Stats) { s.Coverage += cov; s.blended++; s.FlowTime += ft })
@@ -620,52 +518,59 @@ func (p *Processor) Ordered(ctx context.Context, in *pipeline.Frame, part any) (
 	}
 	p.count(func(s *Stats) {
 		s.Frames++
-		if reset {
+		if l.reset {
 			s.Resets++
 		}
 		if cut {
 			s.Cuts++
 		}
 	})
-	next := &state{w: r.w, h: r.h, pyr: r.pyr, hist: r.hist}
+	return l, nil
+}
 
-	if p.mode == ModeOutput {
-		res := r.fresh
-		if !reset {
-			f := bwd.Resize(r.w, r.h)
-			m := resizeMask(mask, bwd.W, bwd.H, r.w, r.h)
-			res = blend(r.fresh, WarpPlanes(prev.out, 3, f), m, p.weight, 3)
-		}
-		next.out = res
-		model.FromPlanes(res, out)
-		p.prev = next
-		return out, nil
+// flows estimates the backward (current → previous) and forward flow, or
+// makes them from the known shift in tests.
+func (p *Processor) flows(prev *state, r *partial) (bwd, fwd *Flow, err error) {
+	if p.shift != nil {
+		return ShiftFlow(r.pyr.W, r.pyr.H, -p.shift[0], -p.shift[1]), ShiftFlow(r.pyr.W, r.pyr.H, p.shift[0], p.shift[1]), nil
 	}
+	if bwd, err = EstimateFlow(r.pyr, prev.pyr); err != nil {
+		return nil, nil, err
+	}
+	if fwd, err = EstimateFlow(prev.pyr, r.pyr); err != nil {
+		return nil, nil, err
+	}
+	return bwd, fwd, nil
+}
 
-	// Feature mode.
+// featureFrame is feature mode's part of Ordered: the grid offset from the
+// motion, the statistics EMA, the encoder when it runs in order, the blend
+// of the warped past features and the decoder. It fills next and returns
+// the picture at working size.
+func (p *Processor) featureFrame(ctx context.Context, r *partial, prev, next *state, l link) ([]float32, error) {
 	off := [2]int{p.conv.Margin, p.conv.Margin}
-	if !reset {
+	if !l.reset {
 		next.phase = prev.phase
 		if !p.opt.NoAlign {
-			g := globalMotion(bwd, mask)
-			next.phase[0] += g[0] * float64(r.ww) / float64(bwd.W)
-			next.phase[1] += g[1] * float64(r.wh) / float64(bwd.H)
+			g := globalMotion(l.bwd, l.mask)
+			next.phase[0] += g[0] * float64(r.ww) / float64(l.bwd.W)
+			next.phase[1] += g[1] * float64(r.wh) / float64(l.bwd.H)
 			off = p.offset(next.phase)
 		}
 	}
 	next.off = off
-	if p.measure != nil {
+	if p.withStats {
 		next.stats = r.stats
-		if !reset && prev.stats != nil {
+		if !l.reset && prev.stats != nil {
 			next.stats = emaStats(prev.stats, r.stats, float32(p.opt.StatsEMA))
 		}
 	}
 	if p.encodeInOrder() {
 		content := r.planes
 		if p.opt.PreBlend > 0 {
-			if !reset && prev.content != nil {
-				f := bwd.Resize(r.ww, r.wh)
-				m := resizeMask(mask, bwd.W, bwd.H, r.ww, r.wh)
+			if !l.reset && prev.content != nil {
+				f := l.bwd.Resize(r.ww, r.wh)
+				m := resizeMask(l.mask, l.bwd.W, l.bwd.H, r.ww, r.wh)
 				content = blend(r.planes, WarpPlanes(prev.content, 3, f), m, float32(p.opt.PreBlend), 3)
 			}
 			next.content = content
@@ -679,33 +584,12 @@ func (p *Processor) Ordered(ctx context.Context, in *pipeline.Frame, part any) (
 	feat := r.feat.F32
 	shape := r.feat.Shape
 	c, fh, fw := int(shape[1]), int(shape[2]), int(shape[3])
-	if !reset && len(prev.fshape) == 4 && prev.fshape[1] == shape[1] {
-		ff, fm := p.featureFlow(bwd, mask, r.ww, r.wh, fw, fh, off, prev.off)
+	if !l.reset && len(prev.fshape) == 4 && prev.fshape[1] == shape[1] {
+		ff, fm := p.featureFlow(l.bwd, l.mask, r.ww, r.wh, fw, fh, off, prev.off)
 		feat = blend(feat, warpCubic(prev.feat, c, int(prev.fshape[3]), int(prev.fshape[2]), ff), fm, p.weight, c)
 	}
 	next.feat, next.fshape = feat, shape
-	res, err := p.decode(ctx, feat, shape, r.ww, r.wh, off, next.stats)
-	if err != nil {
-		return nil, err
-	}
-	if r.ww != r.w || r.wh != r.h {
-		res = model.ResizePlanes(res, r.ww, r.wh, r.w, r.h)
-	}
-	o := p.eng.Options()
-	if o.PreserveColors || o.ContentMix > 0 {
-		orig := model.ToPlanes(in)
-		if o.PreserveColors {
-			model.PreserveColors(res, orig, r.w*r.h)
-		}
-		if mix := float32(o.ContentMix); mix > 0 {
-			for i := range res {
-				res[i] = (1-mix)*res[i] + mix*orig[i]
-			}
-		}
-	}
-	model.FromPlanes(res, out)
-	p.prev = next
-	return out, nil
+	return p.decode(ctx, ort.Tensor{Shape: shape, F32: feat}, r.ww, r.wh, off, next.stats)
 }
 
 func (p *Processor) addModelTime(t0 time.Time) {
@@ -792,14 +676,14 @@ func globalMotion(f *Flow, mask []float32) [2]float64 {
 }
 
 // emaStats is a·prev + (1−a)·cur for every statistics tensor.
-func emaStats(prev, cur map[string]ort.Tensor, a float32) map[string]ort.Tensor {
-	out := make(map[string]ort.Tensor, len(cur))
+func emaStats(prev, cur model.Stats, a float32) model.Stats {
+	out := make(model.Stats, len(cur))
 	for k, c := range cur {
-		pv, ok := prev[k]
-		if !ok || len(pv.F32) != len(c.F32) {
+		if k >= len(prev) || len(prev[k].F32) != len(c.F32) {
 			out[k] = c
 			continue
 		}
+		pv := prev[k]
 		v := make([]float32, len(c.F32))
 		for i := range v {
 			v[i] = a*pv.F32[i] + (1-a)*c.F32[i]

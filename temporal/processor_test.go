@@ -247,8 +247,8 @@ func TestProcessorModes(t *testing.T) {
 func TestProcessorStatsEMA(t *testing.T) {
 	eng := openEngine(t, "la_muse")
 	p := newProcessor(t, eng, Options{StatsEMA: 0.8})
-	if m, why := p.Mode(); m != ModeFeature || p.measure == nil {
-		t.Fatalf("mode %s (%s), measuring graph %v: want feature blending with statistics", m, why, p.measure != nil)
+	if m, why := p.Mode(); m != ModeFeature || !p.withStats {
+		t.Fatalf("mode %s (%s), measuring graph %v: want feature blending with statistics", m, why, p.withStats)
 	}
 	frames := pan(shrink(photo(t, "stata.jpg"), 4), 96, 64, 4, 20, 20, 2, 0, 6, 1)
 	out := process(t, p, frames)

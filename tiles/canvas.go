@@ -114,21 +114,17 @@ func (p *pngPool) Get() *png.EncoderBuffer {
 }
 func (p *pngPool) Put(b *png.EncoderBuffer) { p.p.Put(b) }
 
-// pixPool recycles the 4-byte-per-pixel pictures tiles are encoded from.
-var pixPool sync.Pool
+// getPix and putPix recycle the 4-byte-per-pixel pictures tiles are
+// encoded from, through the house's byte pool.
+func getPix(n int) []byte { return pipeline.GetBytes(n) }
 
-func getPix(n int) []byte {
-	if p, ok := pixPool.Get().(*[]byte); ok && cap(*p) >= n {
-		return (*p)[:n]
-	}
-	return make([]byte, n)
-}
+func putPix(b []byte) { pipeline.PutBytes(b) }
 
 // encodeTile encodes w×h packed RGB (+ alpha, nil when opaque)
 // deterministically.
 func encodeTile(f Format, quality, w, h int, rgb, alpha []byte) ([]byte, error) {
 	pix := getPix(4 * w * h)
-	defer pixPool.Put(&pix)
+	defer putPix(pix)
 	jpg := f == JPEG
 	for i, j := 0, 0; i < len(rgb); i, j = i+3, j+4 {
 		a := uint8(255)
@@ -149,7 +145,7 @@ func encodeTile(f Format, quality, w, h int, rgb, alpha []byte) ([]byte, error) 
 // packed copy.
 func encodePlanes(f Format, quality int, p []float32, w, h, x0, y0, t int, alpha []byte) ([]byte, error) {
 	pix := getPix(4 * t * t)
-	defer pixPool.Put(&pix)
+	defer putPix(pix)
 	hw := w * h
 	if f == JPEG {
 		alpha = nil
@@ -239,7 +235,7 @@ func (g *grid) planes(crop int) ([]float32, int, int, bool) {
 		return g.cells[r*g.cols+c]
 	}
 	w, h := gw-2*crop, gh-2*crop
-	out := canvasBufs.get(3 * w * h) // every pixel is written below
+	out := pipeline.GetFloats(3 * w * h) // every pixel is written below
 	hw := w * h
 	rp, gp, bp := out[:hw], out[hw:2*hw], out[2*hw:]
 	// Per output column: the grid column and the pixel in it it mirrors
@@ -294,39 +290,6 @@ func (g *grid) planes(crop int) ([]float32, int, int, bool) {
 		}
 	}
 	return out, w, h, true
-}
-
-// planeList keeps a few big float buffers for metatile canvases. Unlike a
-// sync.Pool it survives garbage collections, which come every few
-// metatiles here (each run allocates tens of megabytes).
-type planeList struct {
-	mu   sync.Mutex
-	bufs [][]float32
-}
-
-var canvasBufs = &planeList{}
-
-// get returns a buffer of n values (contents undefined).
-func (l *planeList) get(n int) []float32 {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for i, b := range l.bufs {
-		if cap(b) >= n && cap(b) <= 2*n {
-			l.bufs = append(l.bufs[:i], l.bufs[i+1:]...)
-			return b[:n]
-		}
-	}
-	return make([]float32, n)
-}
-
-// put keeps a buffer for later (at most four; the oldest goes).
-func (l *planeList) put(b []float32) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if len(l.bufs) == 4 {
-		l.bufs = l.bufs[1:]
-	}
-	l.bufs = append(l.bufs, b)
 }
 
 // reflectIn mirrors i into [lo, hi) without repeating the edge pixel.

@@ -17,7 +17,6 @@ import (
 
 	"github.com/stylize/stylize/pipeline"
 	"github.com/stylize/stylize/pipeline/model"
-	"github.com/stylize/stylize/pipeline/onnx"
 )
 
 // Options configure Run. The zero value of each field means its default.
@@ -148,7 +147,7 @@ type Report struct {
 var ErrTilesFailed = errors.New("tiles failed")
 
 // Run stylizes the tiles of o.Source into o.Output with eng.
-func Run(ctx context.Context, eng *model.Engine, o Options) (*Report, error) {
+func Run(ctx context.Context, eng Engine, o Options) (*Report, error) {
 	o.applyDefaults()
 	if err := o.Validate(); err != nil {
 		return nil, err
@@ -261,7 +260,7 @@ func Run(ctx context.Context, eng *model.Engine, o Options) (*Report, error) {
 
 type runner struct {
 	o     Options
-	eng   *model.Engine
+	eng   Engine
 	src   Source
 	sink  Sink
 	sty   *stylizer
@@ -402,7 +401,7 @@ func (r *runner) geometry() (n, margin int) {
 	case margin == 0:
 		margin = defaultMargin(r.eng)
 	}
-	if k := max(1, r.eng.Conv.SizeMultiple); margin%k != 0 {
+	if k := max(1, r.eng.Conventions().SizeMultiple); margin%k != 0 {
 		margin += k - margin%k
 	}
 	return n, margin
@@ -413,9 +412,9 @@ func (r *runner) geometry() (n, margin int) {
 // map: at least 64 px for deep style nets (normalisation or strides; the
 // measured figure below which tile seams show), at least 8 px for local
 // filters such as builtin:ink, at most 256 px.
-func defaultMargin(eng *model.Engine) int {
-	m := receptiveRadius(eng.Model) + 2
-	if onnx.HasInstanceNorm(eng.Model) || eng.Conv.SizeMultiple > 1 {
+func defaultMargin(eng Engine) int {
+	m := eng.ReceptiveRadius() + 2
+	if eng.HasInstanceNorm() || eng.Conventions().SizeMultiple > 1 {
 		m = max(m, 64)
 	}
 	return min(max(m, 8), 256)
@@ -438,7 +437,7 @@ func (r *runner) blendWidth(margin int) int {
 	case b < 0:
 		return 0
 	case b == 0:
-		if r.sty.shared() || !onnx.HasInstanceNorm(r.eng.Model) {
+		if r.sty.shared() || !r.eng.HasInstanceNorm() {
 			// Shared statistics (or none to share) and a margin covering
 			// the receptive field: the metatiles agree, nothing to hide.
 			return 0
@@ -554,7 +553,7 @@ func (r *runner) stylizeZones(ctx context.Context, zones []*zonePlan) error {
 			return j, nil // nothing readable: passes on to the blender
 		}
 		out, err := r.sty.Stylize(ctx, j.planes, j.w, j.h, j.stats)
-		model.PutPlanes(j.planes) // for the model's own buffers
+		pipeline.PutFloats(j.planes) // for the model's own buffers
 		if err != nil {
 			return nil, fmt.Errorf("metatile z%d at %d/%d: %w", j.z, j.x0, j.y0, err)
 		}
@@ -676,7 +675,7 @@ func (r *runner) writeMeta(ctx context.Context, j *metaJob) error {
 	}
 	err := g.Wait()
 	if j.stylized != nil {
-		canvasBufs.put(j.stylized) // the next metatile's canvas
+		pipeline.PutFloats(j.stylized) // the next metatile's canvas
 		j.stylized = nil
 	}
 	if err != nil {
@@ -717,7 +716,7 @@ func (r *runner) zoomStats(ctx context.Context, z maptile.Zoom, want []maptile.T
 	_, margin := r.geometry()
 	key := statsKey(fmt.Sprintf("%s|margin %d|tile %d|sample %d", r.eng.Name(), margin, r.t, MaxSamplePixels), int(z))
 	if b, err := r.sink.State(key); err == nil && b != nil {
-		if st, err := unmarshalStats(b, len(r.sty.apply.ExtraInputs)); err == nil {
+		if st, err := unmarshalStats(b, r.sty.numStats()); err == nil {
 			return st, nil
 		}
 	}

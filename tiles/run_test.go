@@ -431,7 +431,7 @@ func TestReceptiveRadius(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		lo, hi int
-	}{{"builtin:identity", 0, 0}, {"builtin:ink", 4, 20}, {"la_muse", 57, 57}} {
+	}{{"builtin:identity", 0, 0}, {"builtin:ink", 4, 20}, {"la_muse", 54, 54}, {"mindgame_dynamic", 57, 57}} {
 		t.Run(tc.name, func(t *testing.T) {
 			name := tc.name
 			if !strings.HasPrefix(name, "builtin:") {
@@ -441,7 +441,7 @@ func TestReceptiveRadius(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if r := receptiveRadius(m); r < tc.lo || r > tc.hi {
+			if r := m.ReceptiveRadius(); r < tc.lo || r > tc.hi {
 				t.Errorf("radius %d, want %d..%d", r, tc.lo, tc.hi)
 			}
 		})

@@ -156,62 +156,14 @@ type layer struct {
 // and output, its layout and fixed size, the size multiple.
 func graphConventions(m *onnx.Model) (Conventions, error) {
 	c := Conventions{Why: map[string]string{}}
-	ins, outs := m.Inputs(), m.Outputs()
-	if len(ins) != 1 {
-		var names []string
-		for _, v := range ins {
-			names = append(names, v.Name)
-		}
-		return c, fmt.Errorf("model %s: has %d inputs (%s); stylize needs exactly one image input", m.Name, len(ins), strings.Join(names, ", "))
+	in, out, err := imageIO(m)
+	if err != nil {
+		return c, err
 	}
-	if len(outs) < 1 {
-		return c, fmt.Errorf("model %s: has no output", m.Name)
-	}
-	in, out := ins[0], outs[0]
 	c.InputName, c.OutputName = in.Name, out.Name
-	c.Float16 = m.Float16IO
-	switch in.ElemType {
-	case onnxpb.TensorProto_FLOAT:
-	case onnxpb.TensorProto_FLOAT16:
-		c.Float16 = true
-	default:
-		return c, fmt.Errorf("model %s: input %s is %s; stylize needs a float32 or float16 image", m.Name, in.Name, in.ElemName())
-	}
-	if out.ElemType != onnxpb.TensorProto_FLOAT && out.ElemType != onnxpb.TensorProto_FLOAT16 && out.ElemType != 0 {
-		return c, fmt.Errorf("model %s: output %s is %s; stylize needs a float32 or float16 image", m.Name, out.Name, out.ElemName())
-	}
-	if len(in.Dims) != 4 {
-		return c, fmt.Errorf("model %s: input %s has rank %d (%s); stylize needs a 4-D image tensor (N,C,H,W or N,H,W,C)", m.Name, in.Name, len(in.Dims), dimsString(in.Dims))
-	}
-	if len(out.Dims) != 0 && len(out.Dims) != 4 {
-		return c, fmt.Errorf("model %s: output %s has rank %d (%s); stylize needs a 4-D image tensor", m.Name, out.Name, len(out.Dims), dimsString(out.Dims))
-	}
-	d1, d3 := in.Dims[1].Value, in.Dims[3].Value
-	switch {
-	case d1 == 3:
-		c.Layout = NCHW
-		c.Why["layout"] = fmt.Sprintf("graph: input %s is %s, 3 channels in dim 1", in.Name, dimsString(in.Dims))
-	case d3 == 3:
-		c.Layout = NHWC
-		c.Why["layout"] = fmt.Sprintf("graph: input %s is %s, 3 channels in dim 3", in.Name, dimsString(in.Dims))
-	case d1 > 0 && d3 > 0:
-		return c, fmt.Errorf("model %s: input %s is %s: no dimension of 3 channels (stylize needs RGB or BGR images)", m.Name, in.Name, dimsString(in.Dims))
-	default:
-		c.Layout = NCHW
-		c.Why["layout"] = fmt.Sprintf("default: input %s is %s, channel dimension unknown", in.Name, dimsString(in.Dims))
-		if l, why := layoutFromUse(m, in.Name); l != "" {
-			c.Layout = l
-			c.Why["layout"] = fmt.Sprintf("graph: input %s is %s, %s", in.Name, dimsString(in.Dims), why)
-		}
-	}
-	if len(out.Dims) == 4 {
-		oc := out.Dims[1].Value
-		if c.Layout == NHWC {
-			oc = out.Dims[3].Value
-		}
-		if oc > 0 && oc != 3 {
-			return c, fmt.Errorf("model %s: output %s is %s: %d channels, stylize needs 3", m.Name, out.Name, dimsString(out.Dims), oc)
-		}
+	c.Float16 = m.Float16IO || in.ElemType == onnxpb.TensorProto_FLOAT16
+	if err := c.layoutOf(m, in, out); err != nil {
+		return c, err
 	}
 	hd, wd := in.Dims[2], in.Dims[3]
 	if c.Layout == NHWC {
@@ -227,7 +179,8 @@ func graphConventions(m *onnx.Model) (Conventions, error) {
 	c.Why["size_multiple"] = fmt.Sprintf("graph: product of strides = %d", c.SizeMultiple)
 	// A border margin sized to the model: its receptive radius (how far the
 	// zero padding at the tensor border reaches in), rounded up to the size
-	// multiple: 56 px for the Johnson/Engstrom nets, 60 for mindgame.
+	// multiple: 56 px for the Johnson/Engstrom nets (radius 54), 60 for
+	// mindgame (57).
 	rr := m.ReceptiveRadius()
 	c.Margin = min(max(roundUp(rr, c.SizeMultiple), 8), 128)
 	if c.FixedW > 0 {
@@ -241,6 +194,71 @@ func graphConventions(m *onnx.Model) (Conventions, error) {
 	c.BGR = false
 	c.Why["channel_order"] = "default: RGB"
 	return c, nil
+}
+
+// imageIO checks that m has one float 4-D image input and a float image
+// output (rank 4 or unknown) and returns them.
+func imageIO(m *onnx.Model) (in, out onnx.Value, err error) {
+	ins, outs := m.Inputs(), m.Outputs()
+	if len(ins) != 1 {
+		var names []string
+		for _, v := range ins {
+			names = append(names, v.Name)
+		}
+		return in, out, fmt.Errorf("model %s: has %d inputs (%s); stylize needs exactly one image input", m.Name, len(ins), strings.Join(names, ", "))
+	}
+	if len(outs) < 1 {
+		return in, out, fmt.Errorf("model %s: has no output", m.Name)
+	}
+	in, out = ins[0], outs[0]
+	switch in.ElemType {
+	case onnxpb.TensorProto_FLOAT, onnxpb.TensorProto_FLOAT16:
+	default:
+		return in, out, fmt.Errorf("model %s: input %s is %s; stylize needs a float32 or float16 image", m.Name, in.Name, in.ElemName())
+	}
+	if out.ElemType != onnxpb.TensorProto_FLOAT && out.ElemType != onnxpb.TensorProto_FLOAT16 && out.ElemType != 0 {
+		return in, out, fmt.Errorf("model %s: output %s is %s; stylize needs a float32 or float16 image", m.Name, out.Name, out.ElemName())
+	}
+	if len(in.Dims) != 4 {
+		return in, out, fmt.Errorf("model %s: input %s has rank %d (%s); stylize needs a 4-D image tensor (N,C,H,W or N,H,W,C)", m.Name, in.Name, len(in.Dims), dimsString(in.Dims))
+	}
+	if len(out.Dims) != 0 && len(out.Dims) != 4 {
+		return in, out, fmt.Errorf("model %s: output %s has rank %d (%s); stylize needs a 4-D image tensor", m.Name, out.Name, len(out.Dims), dimsString(out.Dims))
+	}
+	return in, out, nil
+}
+
+// layoutOf finds the layout from where the input's 3 channels are (or
+// from the first layer that reads it) and checks the output has 3.
+func (c *Conventions) layoutOf(m *onnx.Model, in, out onnx.Value) error {
+	d1, d3 := in.Dims[1].Value, in.Dims[3].Value
+	switch {
+	case d1 == 3:
+		c.Layout = NCHW
+		c.Why["layout"] = fmt.Sprintf("graph: input %s is %s, 3 channels in dim 1", in.Name, dimsString(in.Dims))
+	case d3 == 3:
+		c.Layout = NHWC
+		c.Why["layout"] = fmt.Sprintf("graph: input %s is %s, 3 channels in dim 3", in.Name, dimsString(in.Dims))
+	case d1 > 0 && d3 > 0:
+		return fmt.Errorf("model %s: input %s is %s: no dimension of 3 channels (stylize needs RGB or BGR images)", m.Name, in.Name, dimsString(in.Dims))
+	default:
+		c.Layout = NCHW
+		c.Why["layout"] = fmt.Sprintf("default: input %s is %s, channel dimension unknown", in.Name, dimsString(in.Dims))
+		if l, why := layoutFromUse(m, in.Name); l != "" {
+			c.Layout = l
+			c.Why["layout"] = fmt.Sprintf("graph: input %s is %s, %s", in.Name, dimsString(in.Dims), why)
+		}
+	}
+	if len(out.Dims) == 4 {
+		oc := out.Dims[1].Value
+		if c.Layout == NHWC {
+			oc = out.Dims[3].Value
+		}
+		if oc > 0 && oc != 3 {
+			return fmt.Errorf("model %s: output %s is %s: %d channels, stylize needs 3", m.Name, out.Name, dimsString(out.Dims), oc)
+		}
+	}
+	return nil
 }
 
 // layoutFromUse tells the layout of an input whose shape does not show it

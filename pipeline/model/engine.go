@@ -1,13 +1,17 @@
 // Package model is the style engine: it opens an ONNX image-to-image model
 // (a file or a built-in), works out its conventions, and stylizes frames of
 // any size with reflect padding, feathered windows for fixed-size models and
-// the user's style options. onnxruntime stays behind pipeline/ort.
+// the user's style options. One core (core.go) serves three variants on the
+// engine's session options: the whole model (StylizePlanes), the model cut
+// at its feature map (Split, for temporal) and statistics out/in
+// (SharedStats, for tiles). onnxruntime stays behind pipeline/ort.
 package model
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"image"
 	"math"
 	"os"
 	"strings"
@@ -85,7 +89,8 @@ type Engine struct {
 	Model *onnx.Model // the graph as loaded (after float16 casts)
 	Conv  Conventions
 	net   *Net
-	style *StyleInfo // the baked-in style of a conditioned model; nil for plain nets
+	style *StyleInfo         // the baked-in style of a conditioned model; nil for plain nets
+	so    ort.SessionOptions // for the variants' sessions (device, threads)
 	// inference time and count, summed over every model run
 	inferNS atomic.Int64
 	runs    atomic.Int64
@@ -118,11 +123,13 @@ func Open(ctx context.Context, opt Options) (*Engine, error) {
 	}
 	onlyOutput(m, conv.OutputName)
 	dev, _ := ort.ParseDevice(opt.Device)
-	net, err := NewNet(m, conv, ort.SessionOptions{Device: dev, Threads: opt.Threads})
+	so := ort.SessionOptions{Device: dev, Threads: opt.Threads}
+	net, err := NewNet(m, conv, so)
 	if err != nil {
 		return nil, err
 	}
-	e := &Engine{opt: opt, Model: m, Conv: conv, net: net, style: style}
+	so.Device = net.sess.Device // auto resolved: the variants use the same provider
+	e := &Engine{opt: opt, Model: m, Conv: conv, net: net, so: so, style: style}
 	if e.Conv.InputRange == "" || e.Conv.OutputRange == "" {
 		if err := e.probe(ctx); err != nil {
 			net.Close()
@@ -292,9 +299,16 @@ func (e *Engine) Name() string { return e.opt.Model }
 // Options returns the options the engine was opened with (defaults filled in).
 func (e *Engine) Options() Options { return e.opt }
 
-// Net is the engine's session with its conventions, for callers that run
-// the model on their own tensors (tiles with shared statistics, temporal).
-func (e *Engine) Net() *Net { return e.net }
+// Conventions are the model's conventions as resolved.
+func (e *Engine) Conventions() Conventions { return e.Conv }
+
+// HasInstanceNorm reports whether the model normalises with
+// InstanceNormalization (whose statistics variant (c) can share).
+func (e *Engine) HasInstanceNorm() bool { return onnx.HasInstanceNorm(e.Model) }
+
+// ReceptiveRadius is how far, in input pixels, an output pixel sees (see
+// onnx.Model.ReceptiveRadius).
+func (e *Engine) ReceptiveRadius() int { return e.Model.ReceptiveRadius() }
 
 // InferenceTime is the summed wall time of every model run so far, and their
 // count: "pure inference" for benchmarks.
@@ -323,37 +337,28 @@ func (e *Engine) Stylize(ctx context.Context, f *pipeline.Frame) (*pipeline.Fram
 }
 
 // StylizePlanes stylizes planar RGB 0..255 (3·w·h values) with all options
-// applied, returning a new planar image of the same size.
+// applied, returning a new planar image of the same size (variant (a): the
+// whole model on the frame).
 func (e *Engine) StylizePlanes(ctx context.Context, content []float32, w, h int) ([]float32, error) {
-	ww, wh := w, h
+	ww, wh := e.WorkSize(w, h)
 	work := content
-	if e.opt.MaxSide > 0 && max(w, h) > e.opt.MaxSide {
-		s := float64(e.opt.MaxSide) / float64(max(w, h))
-		ww, wh = max(1, int(math.Round(float64(w)*s))), max(1, int(math.Round(float64(h)*s)))
+	if ww != w || wh != h {
 		work = resizePlanes(content, w, h, ww, wh)
 	}
 	if err := e.checkSize(ww, wh); err != nil {
 		return nil, err
 	}
-	var err error
 	for p := 0; p < e.opt.Passes; p++ {
-		work, err = e.stylizeOnce(ctx, work, ww, wh)
+		next, err := e.stylizeOnce(ctx, work, ww, wh)
+		if &work[0] != &content[0] {
+			putF32(work)
+		}
 		if err != nil {
 			return nil, err
 		}
+		work = next
 	}
-	if ww != w || wh != h {
-		work = resizePlanes(work, ww, wh, w, h)
-	}
-	if e.opt.PreserveColors {
-		preserveColors(work, content, w*h)
-	}
-	if m := float32(e.opt.ContentMix); m > 0 {
-		for i := range work {
-			work[i] = (1-m)*work[i] + m*content[i]
-		}
-	}
-	return work, nil
+	return e.Finish(work, ww, wh, content, w, h), nil
 }
 
 // bytesPerPixel estimates the memory one model-input pixel costs inside
@@ -432,38 +437,33 @@ func (e *Engine) stylizeOnce(ctx context.Context, in []float32, w, h int) ([]flo
 		}
 		return crop(out, w+2*m, h+2*m, m, m, w, h), nil
 	}
-	k := e.Conv.SizeMultiple
-	pw, ph := roundUp(w+2*m, k), roundUp(h+2*m, k)
-	padded := padReflect(in, w, h, m, m, pw, ph)
-	out, ow, oh, err := e.run(ctx, padded, pw, ph)
-	putF32(padded)
+	return e.runPadded(ctx, e.net, in, e.Conv.padFor(w, h, image.Pt(m, m), m), nil)
+}
+
+// runPadded pads in as p says, runs n on it (with extra inputs) and puts
+// the output back: the shared middle of variants (a) and (c).
+func (e *Engine) runPadded(ctx context.Context, n *Net, in []float32, p padding, extra []ort.Tensor) ([]float32, error) {
+	canvas := p.apply(in)
+	out, ow, oh, _, err := e.timed(ctx, n, canvas, p.pw, p.ph, extra)
+	p.release(canvas, in)
 	if err != nil {
 		return nil, err
 	}
-	x0, y0 := m, m
-	switch tx, ty := pw-ow, ph-oh; {
-	case tx == 0 && ty == 0:
-	case tx > 0 && ty > 0 && tx <= 2*m && ty <= 2*m:
-		// Borders trimmed (unpadded convolutions): the output is centred
-		// on the input.
-		x0, y0 = m-tx/2, m-ty/2
-	default:
-		// The model changed the scale (an upsampling net): bring it back
-		// to the padded size.
-		out = resizePlanes(out, ow, oh, pw, ph)
-		ow, oh = pw, ph
-	}
-	res := cropInto(getF32(3*w*h), out, ow, oh, x0, y0, w, h)
-	putF32(out)
-	return res, nil
+	return p.place(out, ow, oh), nil
 }
 
 func (e *Engine) run(ctx context.Context, in []float32, w, h int) ([]float32, int, int, error) {
+	out, ow, oh, _, err := e.timed(ctx, e.net, in, w, h, nil)
+	return out, ow, oh, err
+}
+
+// timed runs n and adds the time to the engine's inference counters.
+func (e *Engine) timed(ctx context.Context, n *Net, in []float32, w, h int, extra []ort.Tensor) ([]float32, int, int, []ort.Tensor, error) {
 	t := time.Now()
-	out, ow, oh, err := e.net.Run(ctx, in, w, h)
+	out, ow, oh, ex, err := n.RunExtra(ctx, in, w, h, extra)
 	e.inferNS.Add(int64(time.Since(t)))
 	e.runs.Add(1)
-	return out, ow, oh, err
+	return out, ow, oh, ex, err
 }
 
 // windows runs a fixed-size model over overlapping windows and blends them

@@ -22,24 +22,30 @@ type Net struct {
 // NewNet creates the session for m. Extra inputs/outputs are those of m
 // beyond the image input and output (for rewritten graphs).
 func NewNet(m *onnx.Model, c Conventions, so ort.SessionOptions) (*Net, error) {
+	return newNet(m, c, so, c.InputName, c.OutputName)
+}
+
+// newNet creates the session for m with main input in and main output out
+// (the image, or the features of a split half) first, then the rest.
+func newNet(m *onnx.Model, c Conventions, so ort.SessionOptions, in, out string) (*Net, error) {
 	b, err := m.Marshal()
 	if err != nil {
 		return nil, err
 	}
 	n := &Net{conv: c}
-	ins := []string{c.InputName}
 	for _, v := range m.Inputs() {
-		if v.Name != c.InputName {
+		if v.Name != in {
 			n.ExtraInputs = append(n.ExtraInputs, v.Name)
 		}
 	}
-	outs := []string{c.OutputName}
 	for _, v := range m.Outputs() {
-		if v.Name != c.OutputName {
+		if v.Name != out {
 			n.ExtraOutputs = append(n.ExtraOutputs, v.Name)
 		}
 	}
-	s, err := ort.NewSession(m.Name, b, append(ins, n.ExtraInputs...), append(outs, n.ExtraOutputs...), so)
+	ins := append([]string{in}, n.ExtraInputs...)
+	outs := append([]string{out}, n.ExtraOutputs...)
+	s, err := ort.NewSession(m.Name, b, ins, outs, so)
 	if err != nil {
 		return nil, err
 	}
@@ -51,11 +57,15 @@ func NewNet(m *onnx.Model, c Conventions, so ort.SessionOptions) (*Net, error) {
 func (n *Net) Conventions() Conventions { return n.conv }
 
 // Close releases the session.
-func (n *Net) Close() error { return n.sess.Close() }
+func (n *Net) Close() error {
+	if n == nil {
+		return nil
+	}
+	return n.sess.Close()
+}
 
 // Run feeds planar RGB 0..255 (3·w·h) and returns the image output as planar
-// RGB 0..255 with its size. The context is checked before the run (a run in
-// progress is not interrupted).
+// RGB 0..255 with its size. Cancelling ctx terminates a run in progress.
 func (n *Net) Run(ctx context.Context, planes []float32, w, h int) ([]float32, int, int, error) {
 	out, ow, oh, _, err := n.RunExtra(ctx, planes, w, h, nil)
 	return out, ow, oh, err
@@ -64,31 +74,44 @@ func (n *Net) Run(ctx context.Context, planes []float32, w, h int) ([]float32, i
 // RunExtra is Run with extra input tensors (in ExtraInputs order) and
 // returns the extra outputs (in ExtraOutputs order).
 func (n *Net) RunExtra(ctx context.Context, planes []float32, w, h int, extra []ort.Tensor) ([]float32, int, int, []ort.Tensor, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, 0, 0, nil, err
-	}
-	if len(extra) != len(n.ExtraInputs) {
-		return nil, 0, 0, nil, fmt.Errorf("model: %d extra inputs given, graph has %d", len(extra), len(n.ExtraInputs))
-	}
 	in := n.toTensor(planes, w, h)
 	defer putF32(in.F32)
 	var out []float32
 	var ow, oh int
 	var rest []ort.Tensor
-	err := n.sess.RunWith(append([]ort.Tensor{in}, extra...), func(res []ort.Tensor) error {
+	err := n.run(ctx, in, extra, func(res []ort.Tensor) error {
 		var err error
 		out, ow, oh, err = n.fromTensor(res[0])
-		for _, t := range res[1:] { // extra outputs are small (statistics): copy them
-			c := make([]float32, len(t.F32))
-			copy(c, t.F32)
-			rest = append(rest, ort.Tensor{Shape: t.Shape, F32: c})
-		}
+		rest = copyTensors(res[1:]) // extra outputs are small (statistics)
 		return err
 	})
 	if err != nil {
 		return nil, 0, 0, nil, fmt.Errorf("model run on %dx%d: %w", w, h, err)
 	}
 	return out, ow, oh, rest, nil
+}
+
+// run feeds the main input and the extra ones and hands the outputs to use
+// (valid only until it returns).
+func (n *Net) run(ctx context.Context, main ort.Tensor, extra []ort.Tensor, use func([]ort.Tensor) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if len(extra) != len(n.ExtraInputs) {
+		return fmt.Errorf("model: %d extra inputs given, graph has %d", len(extra), len(n.ExtraInputs))
+	}
+	return n.sess.RunWithContext(ctx, append([]ort.Tensor{main}, extra...), use)
+}
+
+// copyTensors copies tensors out of onnxruntime's memory.
+func copyTensors(ts []ort.Tensor) []ort.Tensor {
+	var out []ort.Tensor
+	for _, t := range ts {
+		c := make([]float32, len(t.F32))
+		copy(c, t.F32)
+		out = append(out, ort.Tensor{Shape: t.Shape, F32: c})
+	}
+	return out
 }
 
 func (n *Net) toTensor(p []float32, w, h int) ort.Tensor {

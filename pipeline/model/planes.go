@@ -2,73 +2,18 @@ package model
 
 import (
 	"math"
-	"sync"
 
 	"github.com/stylize/stylize/pipeline"
 )
 
 // Planar images: 3 planes (R, G, B) of w·h float32 in 0..255.
 
-// pool recycles the big float buffers (frames, padded frames, model
-// outputs, metatiles), so the engine does not allocate megabytes per frame.
-// Unlike a sync.Pool it survives garbage collections and hands out the
-// smallest buffer that fits, whatever order sizes come back in. It holds at
-// most maxPooled bytes; buffers more than twice the size asked for are not
-// handed out, so memory stays bounded.
-var pool struct {
-	sync.Mutex
-	bufs  [][]float32
-	bytes int
-}
+// getF32 and putF32 use the house's one float pool (pipeline.GetFloats):
+// frames, padded frames, model outputs and metatiles share it, so the
+// engine does not allocate megabytes per frame.
+func getF32(n int) []float32 { return pipeline.GetFloats(n) }
 
-// maxPooled bounds the idle buffers: about eight padded 1080p frames.
-const maxPooled = 256 << 20
-
-func getF32(n int) []float32 {
-	pool.Lock()
-	best := -1
-	for i, b := range pool.bufs {
-		if c := cap(b); c >= n && c <= 2*n && (best < 0 || c < cap(pool.bufs[best])) {
-			best = i
-		}
-	}
-	if best >= 0 {
-		b := pool.bufs[best]
-		last := len(pool.bufs) - 1
-		pool.bufs[best] = pool.bufs[last]
-		pool.bufs[last] = nil
-		pool.bufs = pool.bufs[:last]
-		pool.bytes -= 4 * cap(b)
-		pool.Unlock()
-		return b[:n]
-	}
-	pool.Unlock()
-	return make([]float32, n)
-}
-
-// putF32 returns a buffer; the caller must not use it afterwards. The
-// oldest idle buffers make room when the pool is full.
-func putF32(s []float32) {
-	size := 4 * cap(s)
-	if size == 0 || size > maxPooled {
-		return
-	}
-	s = s[:cap(s)]
-	pool.Lock()
-	defer pool.Unlock()
-	for _, b := range pool.bufs {
-		if &b[0] == &s[0] {
-			return // returned twice: keep one copy, or two users would share it
-		}
-	}
-	for pool.bytes+size > maxPooled && len(pool.bufs) > 0 {
-		pool.bytes -= 4 * cap(pool.bufs[0])
-		pool.bufs[0] = nil
-		pool.bufs = pool.bufs[1:]
-	}
-	pool.bufs = append(pool.bufs, s)
-	pool.bytes += size
-}
+func putF32(s []float32) { pipeline.PutFloats(s) }
 
 func toPlanes(f *pipeline.Frame) []float32 {
 	hw := f.W * f.H
@@ -268,11 +213,3 @@ func preserveColors(styl, content []float32, hw int) {
 		styl[2*hw+i] = content[2*hw+i] + d
 	}
 }
-
-// GetPlanes returns a buffer of n float32 for planar images, recycled from
-// earlier frames when one fits; its contents are undefined.
-func GetPlanes(n int) []float32 { return getF32(n) }
-
-// PutPlanes hands back a planar buffer (one from GetPlanes, or a result of
-// StylizePlanes or Net.Run) for reuse; the caller must not use it afterwards.
-func PutPlanes(p []float32) { putF32(p) }

@@ -294,14 +294,19 @@ func attrInt(n *onnxpb.NodeProto, name string, def int64) int64 {
 
 // ReceptiveRadius estimates, in input pixels, how far a pixel's output
 // depends on its neighbours: the sum of every convolution's kernel radius
-// times the stride the graph runs at there (strided convs and pools raise it,
-// transposed convs, DepthToSpace and Resize lower it), walking the nodes in
-// order. It is the theoretical receptive field of a chain network; the
-// effective one is smaller. It returns 0 for graphs without spatial kernels.
+// times the stride the graph runs at there (strided convs and pools raise it
+// after their kernel, transposed convs, DepthToSpace and Resize lower it
+// before theirs), walking the nodes in order, per axis (a k×1 then 1×k
+// separable blur reaches k/2, not k), the larger axis returned. It is the
+// theoretical receptive field of a chain network (parallel branches are
+// counted in series, which only errs on the safe side); the effective one
+// is smaller. 54 px for the Johnson/Engstrom nets (la_muse: 9×9, two
+// stride-2 3×3, ten 3×3 at stride 4, two ×2 transposed 3×3, 9×9), 0 for
+// graphs without spatial kernels.
 func (m *Model) ReceptiveRadius() int {
 	dims := m.initializerDims()
 	scale := 1.0 // input pixels per feature-map pixel at the current depth
-	r := 0.0
+	var ry, rx float64
 	for _, n := range m.Proto.GetGraph().GetNode() {
 		op := n.GetOpType()
 		switch op {
@@ -312,9 +317,9 @@ func (m *Model) ReceptiveRadius() int {
 					k = w[2:]
 				}
 			}
-			kmax := int64(1)
-			for _, v := range k {
-				kmax = max(kmax, v)
+			kh, kw := int64(1), int64(1)
+			if len(k) == 2 {
+				kh, kw = k[0], k[1]
 			}
 			dil := int64(1)
 			for _, v := range attrInts(n, "dilations") {
@@ -325,10 +330,11 @@ func (m *Model) ReceptiveRadius() int {
 				s = max(s, v)
 			}
 			if op == "ConvTranspose" {
-				scale /= float64(s)
-				r += float64((kmax-1)/2*dil) * scale
-			} else {
-				r += float64((kmax-1)/2*dil) * scale
+				scale = max(scale/float64(s), 1)
+			}
+			ry += float64((kh-1)/2*dil) * scale
+			rx += float64((kw-1)/2*dil) * scale
+			if op != "ConvTranspose" {
 				scale *= float64(s)
 			}
 		case "DepthToSpace":
@@ -342,5 +348,5 @@ func (m *Model) ReceptiveRadius() int {
 			scale = 1
 		}
 	}
-	return int(math.Ceil(r))
+	return int(math.Ceil(max(ry, rx)))
 }

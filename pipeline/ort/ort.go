@@ -4,6 +4,7 @@
 package ort
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -263,8 +264,14 @@ type Tensor struct {
 // outputs (in the order of s.Outputs), copied out so the result owns its
 // memory.
 func (s *Session) Run(inputs []Tensor) ([]Tensor, error) {
+	return s.RunContext(context.Background(), inputs)
+}
+
+// RunContext is Run that a cancelled ctx terminates while it is in
+// progress; it then fails with ctx's error.
+func (s *Session) RunContext(ctx context.Context, inputs []Tensor) ([]Tensor, error) {
 	var res []Tensor
-	err := s.RunWith(inputs, func(outs []Tensor) error {
+	err := s.RunWithContext(ctx, inputs, func(outs []Tensor) error {
 		res = make([]Tensor, len(outs))
 		for i, o := range outs {
 			c := make([]float32, len(o.F32))
@@ -279,6 +286,16 @@ func (s *Session) Run(inputs []Tensor) ([]Tensor, error) {
 // RunWith runs the model and hands the outputs to use without copying:
 // their data belongs to onnxruntime and is valid only until use returns.
 func (s *Session) RunWith(inputs []Tensor, use func(outs []Tensor) error) error {
+	return s.RunWithContext(context.Background(), inputs, use)
+}
+
+// RunWithContext is RunWith that a cancelled ctx terminates while it is in
+// progress (onnxruntime checks its terminate flag between nodes); the
+// error then wraps ctx.Err().
+func (s *Session) RunWithContext(ctx context.Context, inputs []Tensor, use func(outs []Tensor) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	vals := make([]ortgo.Value, len(inputs))
 	defer func() {
 		for _, v := range vals {
@@ -303,7 +320,7 @@ func (s *Session) RunWith(inputs []Tensor, use func(outs []Tensor) error) error 
 			}
 		}
 	}()
-	if err := s.s.Run(vals, outs); err != nil {
+	if err := s.run(ctx, vals, outs); err != nil {
 		return err
 	}
 	res := make([]Tensor, len(outs))
@@ -315,6 +332,37 @@ func (s *Session) RunWith(inputs []Tensor, use func(outs []Tensor) error) error 
 		res[i] = Tensor{Shape: []int64(t.GetShape().Clone()), F32: t.GetData()}
 	}
 	return use(res)
+}
+
+// run runs the session with run options whose terminate flag is set when
+// ctx is cancelled. A context that can never be cancelled runs without.
+func (s *Session) run(ctx context.Context, vals, outs []ortgo.Value) error {
+	if ctx.Done() == nil {
+		return s.s.Run(vals, outs)
+	}
+	ro, err := ortgo.NewRunOptions()
+	if err != nil {
+		return fmt.Errorf("run options: %w", err)
+	}
+	var mu sync.Mutex // the terminate callback must not race Destroy
+	done := false
+	stop := context.AfterFunc(ctx, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if !done {
+			_ = ro.Terminate()
+		}
+	})
+	err = s.s.RunWithOptions(vals, outs, ro)
+	stop()
+	mu.Lock()
+	done = true
+	_ = ro.Destroy()
+	mu.Unlock()
+	if cerr := ctx.Err(); cerr != nil {
+		return fmt.Errorf("run terminated: %w", cerr)
+	}
+	return err
 }
 
 func toValue(t Tensor) (ortgo.Value, error) {

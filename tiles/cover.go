@@ -12,6 +12,8 @@ import (
 	"github.com/paulmach/orb/geojson"
 	"github.com/paulmach/orb/maptile"
 	"github.com/paulmach/orb/maptile/tilecover"
+
+	"github.com/stylize/stylize/tiles/store"
 )
 
 // maxLat is the Web Mercator latitude limit.
@@ -138,7 +140,10 @@ func wrapLon(l float64) float64 {
 func ReadGeoJSON(path string) (Region, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return Region{}, fmt.Errorf("geojson %s: %w", path, unwrapPath(err))
+		if pe, ok := err.(*os.PathError); ok {
+			err = pe.Err // the path is in the message already
+		}
+		return Region{}, fmt.Errorf("geojson %s: %w", path, err)
 	}
 	var coll orb.Collection
 	if fc, err := geojson.UnmarshalFeatureCollection(b); err == nil && fc.Type == "FeatureCollection" {
@@ -198,7 +203,7 @@ func Cover(r Region, z maptile.Zoom) ([]maptile.Tile, error) {
 			ts = append(ts, t)
 		}
 	}
-	sortTiles(ts)
+	ts = store.SortTiles(ts)
 	return ts, nil
 }
 

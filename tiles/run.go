@@ -18,6 +18,7 @@ import (
 	"github.com/stylize/stylize/pipeline"
 	"github.com/stylize/stylize/pipeline/model"
 	"github.com/stylize/stylize/pipeline/onnx"
+	"github.com/stylize/stylize/tiles/store"
 )
 
 // Options configure Run. The zero value of each field means its default.
@@ -157,7 +158,7 @@ func Run(ctx context.Context, eng *model.Engine, o Options) (*Report, error) {
 		return nil, fmt.Errorf("output %s is the source: write the stylized tiles elsewhere", o.Output)
 	}
 	start := time.Now()
-	src, err := OpenSource(ctx, o.Source, o.SourceOptions)
+	src, err := store.OpenSource(ctx, o.Source, o.SourceOptions)
 	if err != nil {
 		return nil, err
 	}
@@ -194,7 +195,7 @@ func Run(ctx context.Context, eng *model.Engine, o Options) (*Report, error) {
 		}
 	}
 
-	sink, err := OpenSink(o.Output, o.Format)
+	sink, err := store.OpenSink(o.Output, o.Format)
 	if err != nil {
 		return nil, err
 	}
@@ -262,8 +263,8 @@ func Run(ctx context.Context, eng *model.Engine, o Options) (*Report, error) {
 type runner struct {
 	o     Options
 	eng   *model.Engine
-	src   Source
-	sink  Sink
+	src   store.Source
+	sink  store.Sink
 	sty   *stylizer
 	prog  *pipeline.Progress
 	cache *tileCache
@@ -275,7 +276,7 @@ type runner struct {
 func (r *runner) fail(t maptile.Tile, err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.rep.Failed = append(r.rep.Failed, TileError{Tile: TileString(t), Error: err.Error()})
+	r.rep.Failed = append(r.rep.Failed, TileError{Tile: store.TileString(t), Error: err.Error()})
 }
 
 // coverage lists the tiles to stylize per zoom: the region's tiles the
@@ -287,7 +288,7 @@ func (r *runner) coverage(ctx context.Context, zmin, zmax maptile.Zoom) (map[map
 		return nil, fmt.Errorf("zoom %d-%d is outside the source's zooms %d-%d", zmin, zmax, md.MinZoom, md.MaxZoom)
 	}
 	have, lerr := r.src.List(ctx, zmin, zmax)
-	if lerr != nil && !errors.Is(lerr, ErrCannotList) {
+	if lerr != nil && !errors.Is(lerr, store.ErrCannotList) {
 		return nil, lerr
 	}
 	if lerr != nil && r.o.Region.IsZero() {
@@ -342,7 +343,7 @@ func (r *runner) get(ctx context.Context, t maptile.Tile) (*raster, error) {
 	b, err := r.src.Get(ctx, t)
 	var ras *raster
 	if err == nil && b != nil {
-		ras, err = decodeTile(TileString(t), b)
+		ras, err = decodeTile(store.TileString(t), b)
 		if err == nil && r.t > 0 && (ras.w != r.t || ras.h != r.t) {
 			ras, err = nil, fmt.Errorf("tile is %dx%d, the others %dx%d", ras.w, ras.h, r.t, r.t)
 		}
@@ -364,7 +365,7 @@ func (r *runner) tileSize(ctx context.Context, ts []maptile.Tile) int {
 		if err != nil || b == nil {
 			continue
 		}
-		if ras, err := decodeTile(TileString(t), b); err == nil && ras.w == ras.h && ras.w > 0 {
+		if ras, err := decodeTile(store.TileString(t), b); err == nil && ras.w == ras.h && ras.w > 0 {
 			r.t = ras.w
 		}
 	}
@@ -660,7 +661,7 @@ func (r *runner) writeMeta(ctx context.Context, j *metaJob) error {
 				x0: j.margin + int(c.t.X-j.x0)*r.t, y0: j.margin + int(c.t.Y-j.y0)*r.t})
 		}
 	}
-	batch := make([]Encoded, len(done))
+	batch := make([]store.Encoded, len(done))
 	var g errgroup.Group
 	g.SetLimit(runtime.GOMAXPROCS(0))
 	for i, d := range done {
@@ -668,9 +669,9 @@ func (r *runner) writeMeta(ctx context.Context, j *metaJob) error {
 		g.Go(func() error {
 			b, err := encodePlanes(r.o.Format, r.o.Quality, d.p, d.w, d.h, d.x0, d.y0, r.t, c.alpha)
 			if err != nil {
-				return fmt.Errorf("tile %s: %w", TileString(c.t), err)
+				return fmt.Errorf("tile %s: %w", store.TileString(c.t), err)
 			}
-			batch[i] = Encoded{Tile: c.t, Data: b}
+			batch[i] = store.Encoded{Tile: c.t, Data: b}
 			return nil
 		})
 	}
@@ -805,7 +806,7 @@ func parents(ts []maptile.Tile) []maptile.Tile {
 			out = append(out, p)
 		}
 	}
-	sortTiles(out)
+	out = store.SortTiles(out)
 	return out
 }
 
@@ -814,7 +815,7 @@ func (r *runner) overviews(ctx context.Context, base []maptile.Tile, from, to ma
 	ts := base
 	for z := from; z > to; z-- {
 		ts = parents(ts)
-		var batch []Encoded
+		var batch []store.Encoded
 		flush := func() error {
 			if len(batch) == 0 {
 				return nil
@@ -850,9 +851,9 @@ func (r *runner) overviews(ctx context.Context, base []maptile.Tile, from, to ma
 				if b == nil {
 					continue
 				}
-				ras, err := decodeTile(TileString(c), b)
+				ras, err := decodeTile(store.TileString(c), b)
 				if err != nil {
-					return fmt.Errorf("overview %s: %w", TileString(p), err)
+					return fmt.Errorf("overview %s: %w", store.TileString(p), err)
 				}
 				slot := int(c.Y-2*p.Y)*2 + int(c.X-2*p.X) // row-major quad
 				kids[slot] = ras
@@ -867,7 +868,7 @@ func (r *runner) overviews(ctx context.Context, base []maptile.Tile, from, to ma
 			if err != nil {
 				return err
 			}
-			batch = append(batch, Encoded{Tile: p, Data: b})
+			batch = append(batch, store.Encoded{Tile: p, Data: b})
 			if len(batch) >= 64 {
 				if err := flush(); err != nil {
 					return err

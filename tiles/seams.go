@@ -7,6 +7,8 @@ import (
 	"math"
 
 	"github.com/paulmach/orb/maptile"
+
+	"github.com/stylize/stylize/tiles/store"
 )
 
 // Mosaic is the tiles of one zoom stitched into one picture (packed RGB),
@@ -30,7 +32,7 @@ func (m *Mosaic) H() int { return m.Rows * m.T }
 const MaxMosaicPixels = 16384 * 16384
 
 // Stitch reads every tile of zoom z from src into one mosaic.
-func Stitch(ctx context.Context, src Source, z maptile.Zoom) (*Mosaic, error) {
+func Stitch(ctx context.Context, src store.Source, z maptile.Zoom) (*Mosaic, error) {
 	ts, err := src.List(ctx, z, z)
 	if err != nil {
 		return nil, err
@@ -53,7 +55,7 @@ func Stitch(ctx context.Context, src Source, z maptile.Zoom) (*Mosaic, error) {
 		if b == nil {
 			continue
 		}
-		r, err := decodeTile(TileString(t), b)
+		r, err := decodeTile(store.TileString(t), b)
 		if err != nil {
 			return nil, err
 		}
@@ -69,7 +71,7 @@ func Stitch(ctx context.Context, src Source, z maptile.Zoom) (*Mosaic, error) {
 			}
 		}
 		if r.w != m.T || r.h != m.T {
-			return nil, fmt.Errorf("tile %s is %dx%d, others %dx%d", TileString(t), r.w, r.h, m.T, m.T)
+			return nil, fmt.Errorf("tile %s is %dx%d, others %dx%d", store.TileString(t), r.w, r.h, m.T, m.T)
 		}
 		c, row := int(t.X-m.X0), int(t.Y-m.Y0)
 		m.Present[row][c] = true

@@ -1,91 +1,31 @@
-package tiles
+package store
 
 import (
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"image"
-	"image/color"
-	"image/png"
-	"math"
 	"os"
 	"path/filepath"
-	"strconv"
 	"testing"
 
 	"github.com/paulmach/orb/maptile"
 
+	"github.com/stylize/stylize/pipeline/imageio"
 	"github.com/stylize/stylize/pipeline/testenv"
+	"github.com/stylize/stylize/tiles/internal/tiletest"
 )
 
-// pngTile draws tile t of a continuous synthetic map (smooth colours and
-// streets that run across tile borders), size px; transparent where alpha
-// is asked for.
-func pngTile(t maptile.Tile, size int, transparent bool) []byte {
-	img := image.NewNRGBA(image.Rect(0, 0, size, size))
-	for y := 0; y < size; y++ {
-		for x := 0; x < size; x++ {
-			gx, gy := float64(int(t.X)*size+x), float64(int(t.Y)*size+y)
-			c := color.NRGBA{
-				R: uint8(128 + 100*math.Sin(gx/37)),
-				G: uint8(128 + 100*math.Cos(gy/53)),
-				B: uint8(128 + 60*math.Sin((gx+gy)/71)),
-				A: 255,
-			}
-			if int(gx)%97 < 3 || int(gy)%89 < 3 {
-				c.R, c.G, c.B = 20, 20, 20
-			}
-			if transparent && x < size/2 {
-				c.A = 0
-			}
-			img.Pix[img.PixOffset(x, y)] = c.R
-			img.Pix[img.PixOffset(x, y)+1] = c.G
-			img.Pix[img.PixOffset(x, y)+2] = c.B
-			img.Pix[img.PixOffset(x, y)+3] = c.A
-		}
-	}
-	var b bytes.Buffer
-	if err := png.Encode(&b, img); err != nil {
-		panic(err)
-	}
-	return b.Bytes()
-}
-
-// writeXYZ writes tiles into dir/z/x/y.png.
-func writeXYZ(t *testing.T, dir string, ts []maptile.Tile, data func(maptile.Tile) []byte) {
-	t.Helper()
-	for _, tt := range ts {
-		p := filepath.Join(dir, strconv.Itoa(int(tt.Z)), strconv.Itoa(int(tt.X)), strconv.Itoa(int(tt.Y))+".png")
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, data(tt), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
-func block(z maptile.Zoom, x0, y0, cols, rows uint32) []maptile.Tile {
-	var ts []maptile.Tile
-	for y := y0; y < y0+rows; y++ {
-		for x := x0; x < x0+cols; x++ {
-			ts = append(ts, maptile.New(x, y, z))
-		}
-	}
-	return ts
-}
-
 func TestSinkRoundTrip(t *testing.T) {
-	ts := append(block(3, 2, 1, 3, 2), block(4, 4, 2, 4, 3)...)
+	ts := append(tiletest.Block(3, 2, 1, 3, 2), tiletest.Block(4, 4, 2, 4, 3)...)
 	ts = append(ts, maptile.New(0, 0, 0))
-	same := pngTile(maptile.New(0, 0, 1), 16, false)
+	same := tiletest.PNGTile(maptile.New(0, 0, 1), 16, false)
 	data := map[maptile.Tile][]byte{}
 	for i, tt := range ts {
 		if i%3 == 0 {
 			data[tt] = same // duplicates: run-length and shared entries
 		} else {
-			data[tt] = pngTile(tt, 16, i%2 == 0)
+			data[tt] = tiletest.PNGTile(tt, 16, i%2 == 0)
 		}
 	}
 	for _, name := range []string{"out", "out.mbtiles", "out.pmtiles"} {
@@ -114,7 +54,7 @@ func TestSinkRoundTrip(t *testing.T) {
 			if v, err := s.State("k"); err != nil || string(v) != "v" {
 				t.Fatalf("state = %q, %v", v, err)
 			}
-			md := Metadata{Name: "test", Attribution: "© test", MinZoom: 0, MaxZoom: 4, Bounds: tilesBound(ts)}
+			md := Metadata{Name: "test", Attribution: "© test", MinZoom: 0, MaxZoom: 4, Bounds: ts[0].Bound().Union(ts[len(ts)-2].Bound())}
 			if err := s.Finish(md); err != nil {
 				t.Fatal(err)
 			}
@@ -132,7 +72,7 @@ func TestSinkRoundTrip(t *testing.T) {
 				t.Fatal(err)
 			}
 			want := append([]maptile.Tile(nil), ts...)
-			sortTiles(want)
+			want = SortTiles(want)
 			if fmt.Sprint(got) != fmt.Sprint(want) {
 				t.Fatalf("listed %v\nwant %v", got, want)
 			}
@@ -200,12 +140,12 @@ func TestSharedSources(t *testing.T) {
 			if Sniff(b) != tc.format {
 				t.Errorf("format %q, want %q", Sniff(b), tc.format)
 			}
-			r, err := decodeTile("x", b)
+			img, err := imageio.Decode("x", b)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if tc.size > 0 && r.w != tc.size {
-				t.Errorf("tile size %d, want %d", r.w, tc.size)
+			if w := img.Bounds().Dx(); tc.size > 0 && w != tc.size {
+				t.Errorf("tile size %d, want %d", w, tc.size)
 			}
 		})
 	}
@@ -274,7 +214,7 @@ func TestBadArchives(t *testing.T) {
 		})
 	}
 	t.Run("mbtiles without tiles table", func(t *testing.T) {
-		s, err := openStore(filepath.Join(dir, "empty.db"))
+		s, err := openStage(filepath.Join(dir, "empty.db"))
 		if err != nil {
 			t.Fatal(err)
 		}

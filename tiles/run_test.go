@@ -221,7 +221,7 @@ func TestBBox(t *testing.T) {
 			if len(r.Boxes) != tc.boxes {
 				t.Fatalf("%d boxes, want %d", len(r.Boxes), tc.boxes)
 			}
-			ts, err := Cover(r, tc.z)
+			ts, err := cover(r, tc.z)
 			if err != nil {
 				t.Fatal(err)
 			}

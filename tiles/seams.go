@@ -28,8 +28,8 @@ func (m *Mosaic) W() int { return m.Cols * m.T }
 // H is the mosaic's height in px.
 func (m *Mosaic) H() int { return m.Rows * m.T }
 
-// MaxMosaicPixels bounds Stitch (a 16k × 16k mosaic is 768 MiB of RGB).
-const MaxMosaicPixels = 16384 * 16384
+// maxMosaicPixels bounds Stitch (a 16k × 16k mosaic is 768 MiB of RGB).
+const maxMosaicPixels = 16384 * 16384
 
 // Stitch reads every tile of zoom z from src into one mosaic.
 func Stitch(ctx context.Context, src store.Source, z maptile.Zoom) (*Mosaic, error) {
@@ -61,7 +61,7 @@ func Stitch(ctx context.Context, src store.Source, z maptile.Zoom) (*Mosaic, err
 		}
 		if m.T == 0 {
 			m.T = r.w
-			if int64(m.Cols)*int64(m.Rows)*int64(m.T)*int64(m.T) > MaxMosaicPixels {
+			if int64(m.Cols)*int64(m.Rows)*int64(m.T)*int64(m.T) > maxMosaicPixels {
 				return nil, fmt.Errorf("zoom %d: %d×%d tiles are too large to stitch", z, m.Cols, m.Rows)
 			}
 			m.RGB = make([]byte, 3*m.W()*m.H())

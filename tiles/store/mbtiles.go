@@ -20,6 +20,8 @@ import (
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/maptile"
 	_ "modernc.org/sqlite" // the "sqlite" database/sql driver
+
+	"github.com/stylize/stylize/pipeline/imageio"
 )
 
 // ErrNotMBTiles means a file is not a readable MBTiles database.
@@ -86,6 +88,8 @@ func readMBTilesMetadata(ctx context.Context, db *sql.DB) Metadata {
 		switch k {
 		case "name":
 			md.Name = v
+		case "version":
+			md.Version = v
 		case "format":
 			md.Format, _ = ParseFormat(v)
 		case "attribution":
@@ -180,11 +184,11 @@ func (m *mbtilesSource) Close() error { return m.db.Close() }
 type mbtilesSink struct {
 	*stage
 	final  string
-	format Format
+	format imageio.Format
 }
 
 // openMBTilesSink opens or resumes PATH.partial.
-func openMBTilesSink(path string, f Format) (*mbtilesSink, error) {
+func openMBTilesSink(path string, f imageio.Format) (*mbtilesSink, error) {
 	if err := resumeFrom(path, path+".partial"); err != nil {
 		return nil, err
 	}
@@ -203,7 +207,7 @@ func mbtilesMeta(md Metadata) [][2]string {
 		{"name", md.Name},
 		{"format", string(md.Format)},
 		{"type", "baselayer"},
-		{"version", "1.3"},
+		{"version", tilesetVersion(md)},
 		{"bounds", fmt.Sprintf("%.6f,%.6f,%.6f,%.6f", b.Min[0], b.Min[1], b.Max[0], b.Max[1])},
 		{"center", fmt.Sprintf("%.6f,%.6f,%d", c[0], c[1], md.MinZoom)},
 		{"minzoom", strconv.Itoa(int(md.MinZoom))},
@@ -216,6 +220,16 @@ func mbtilesMeta(md Metadata) [][2]string {
 		kv = append(kv, [2]string{"description", md.Description})
 	}
 	return kv
+}
+
+// tilesetVersion is the version the metadata gives the tileset: the
+// source's when it has one, else 1.0.0. (MBTiles 1.3 and PMTiles mean the
+// version of the tileset itself, not of the spec.)
+func tilesetVersion(md Metadata) string {
+	if md.Version != "" {
+		return md.Version
+	}
+	return "1.0.0"
 }
 
 // Finish writes the metadata and the final file.

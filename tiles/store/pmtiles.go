@@ -19,6 +19,8 @@ import (
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/maptile"
 	"github.com/protomaps/go-pmtiles/pmtiles"
+
+	"github.com/stylize/stylize/pipeline/imageio"
 )
 
 // ErrNotPMTiles means a file is not a readable PMTiles v3 archive.
@@ -100,11 +102,11 @@ func (p *pmtilesSource) load() error {
 	}
 	switch h.TileType {
 	case pmtiles.Png:
-		p.meta.Format = PNG
+		p.meta.Format = imageio.PNG
 	case pmtiles.Jpeg:
-		p.meta.Format = JPEG
+		p.meta.Format = imageio.JPEG
 	case pmtiles.Webp:
-		p.meta.Format = WebP
+		p.meta.Format = imageio.WebP
 	}
 	if h.MetadataLength > 0 && h.MetadataLength < 64<<20 {
 		if b, err := p.readSection(h.MetadataOffset, h.MetadataLength, h.InternalCompression); err == nil {
@@ -115,6 +117,7 @@ func (p *pmtilesSource) load() error {
 					p.meta.Name = s
 				}
 				p.meta.Attribution, p.meta.Description = str("attribution"), str("description")
+				p.meta.Version = str("version")
 			}
 		}
 	}

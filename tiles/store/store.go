@@ -18,38 +18,28 @@ import (
 	"github.com/stylize/stylize/pipeline/imageio"
 )
 
-// Format is a tile image encoding, named by its extension.
-type Format = imageio.Format
-
-// The tile encodings.
-const (
-	PNG  = imageio.PNG
-	JPEG = imageio.JPEG
-	WebP = imageio.WebP
-)
-
 // ParseFormat accepts png, jpg/jpeg and webp.
-func ParseFormat(s string) (Format, error) {
+func ParseFormat(s string) (imageio.Format, error) {
 	switch strings.ToLower(strings.TrimSpace(s)) {
 	case "png":
-		return PNG, nil
+		return imageio.PNG, nil
 	case "jpg", "jpeg":
-		return JPEG, nil
+		return imageio.JPEG, nil
 	case "webp":
-		return WebP, nil
+		return imageio.WebP, nil
 	}
 	return "", fmt.Errorf("tile format %q: want png, jpg or webp", s)
 }
 
 // Sniff tells a tile's encoding from its first bytes ("" when unknown).
-func Sniff(b []byte) Format {
+func Sniff(b []byte) imageio.Format {
 	switch {
 	case bytes.HasPrefix(b, []byte("\x89PNG\r\n\x1a\n")):
-		return PNG
+		return imageio.PNG
 	case bytes.HasPrefix(b, []byte{0xff, 0xd8, 0xff}):
-		return JPEG
+		return imageio.JPEG
 	case len(b) >= 12 && string(b[0:4]) == "RIFF" && string(b[8:12]) == "WEBP":
-		return WebP
+		return imageio.WebP
 	}
 	return ""
 }
@@ -61,7 +51,7 @@ type Metadata struct {
 	// Version is the tileset's own version (MBTiles "version": the
 	// tileset's, not the spec's); "" when unknown.
 	Version     string
-	Format      Format
+	Format      imageio.Format
 	Attribution string
 	Description string
 	Bounds      orb.Bound // zero when unknown
@@ -169,7 +159,7 @@ func OpenSource(ctx context.Context, spec string, o SourceOptions) (Source, erro
 
 // OpenSink opens (or resumes) an output by extension: .mbtiles, .pmtiles,
 // else a folder.
-func OpenSink(path string, f Format) (Sink, error) {
+func OpenSink(path string, f imageio.Format) (Sink, error) {
 	switch strings.ToLower(filepath.Ext(path)) {
 	case ".mbtiles":
 		return openMBTilesSink(path, f)

@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"os"
@@ -31,7 +32,7 @@ func TestSinkRoundTrip(t *testing.T) {
 	for _, name := range []string{"out", "out.mbtiles", "out.pmtiles"} {
 		t.Run(name, func(t *testing.T) {
 			dst := filepath.Join(t.TempDir(), name)
-			s, err := OpenSink(dst, PNG)
+			s, err := OpenSink(dst, imageio.PNG)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -54,7 +55,7 @@ func TestSinkRoundTrip(t *testing.T) {
 			if v, err := s.State("k"); err != nil || string(v) != "v" {
 				t.Fatalf("state = %q, %v", v, err)
 			}
-			md := Metadata{Name: "test", Attribution: "© test", MinZoom: 0, MaxZoom: 4, Bounds: ts[0].Bound().Union(ts[len(ts)-2].Bound())}
+			md := Metadata{Name: "test", Version: "2.4.0", Attribution: "© test", MinZoom: 0, MaxZoom: 4, Bounds: ts[0].Bound().Union(ts[len(ts)-2].Bound())}
 			if err := s.Finish(md); err != nil {
 				t.Fatal(err)
 			}
@@ -86,9 +87,52 @@ func TestSinkRoundTrip(t *testing.T) {
 				t.Errorf("absent tile: %d bytes, %v", len(b), err)
 			}
 			if name != "out" {
-				if m := src.Metadata(); m.Attribution != "© test" || m.Format != PNG {
+				if m := src.Metadata(); m.Attribution != "© test" || m.Format != imageio.PNG || m.Version != "2.4.0" {
 					t.Errorf("metadata %+v", m)
 				}
+			}
+		})
+	}
+}
+
+// TestMBTilesMetadataRows: "version" is the tileset's (1.0.0 when the
+// source had none), never the spec's 1.3.
+func TestMBTilesMetadataRows(t *testing.T) {
+	for _, tc := range []struct{ version, want string }{{"", "1.0.0"}, {"7.1", "7.1"}} {
+		t.Run(tc.want, func(t *testing.T) {
+			p := filepath.Join(t.TempDir(), "out.mbtiles")
+			s, err := OpenSink(p, imageio.JPEG)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tt := maptile.New(0, 0, 0)
+			if err := s.Write([]Encoded{{Tile: tt, Data: tiletest.PNGTile(tt, 16, false)}}); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Finish(Metadata{Name: "out", Version: tc.version}); err != nil {
+				t.Fatal(err)
+			}
+			s.Close()
+			db, err := sql.Open("sqlite", sqliteDSN(p, true))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			rows := map[string]string{}
+			q, err := db.Query(`SELECT name, value FROM metadata`)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer q.Close()
+			for q.Next() {
+				var k, v string
+				if err := q.Scan(&k, &v); err != nil {
+					t.Fatal(err)
+				}
+				rows[k] = v
+			}
+			if rows["version"] != tc.want || rows["name"] != "out" || rows["format"] != "jpg" {
+				t.Errorf("metadata rows %v", rows)
 			}
 		})
 	}
@@ -100,16 +144,16 @@ func TestSharedSources(t *testing.T) {
 		path      string
 		z0, z1    maptile.Zoom
 		n, size   int
-		format    Format
+		format    imageio.Format
 		wantError error
 	}{
-		{"tiles/berlin_stamen_toner_xyz", 10, 13, 4 + 6 + 12 + 28, 256, PNG, nil},
-		{"tiles/berlin.mbtiles", 10, 13, 50, 256, PNG, nil},
-		{"tiles/anholt_osmbright", 12, 14, 20 + 70 + 266, 256, PNG, nil},
-		{"tiles/geography-class-png.mbtiles", 0, 1, 5, 256, PNG, nil},
-		{"tiles/stamen_toner_z3.pmtiles", 0, 3, 85, 256, PNG, nil},
-		{"tiles/ne2sr_z0-1.pmtiles", 0, 1, 5, 0, PNG, nil},
-		{"tiles/usgs-mt-whitney-8-15-webp-512.pmtiles", 8, 15, 50, 512, WebP, nil},
+		{"tiles/berlin_stamen_toner_xyz", 10, 13, 4 + 6 + 12 + 28, 256, imageio.PNG, nil},
+		{"tiles/berlin.mbtiles", 10, 13, 50, 256, imageio.PNG, nil},
+		{"tiles/anholt_osmbright", 12, 14, 20 + 70 + 266, 256, imageio.PNG, nil},
+		{"tiles/geography-class-png.mbtiles", 0, 1, 5, 256, imageio.PNG, nil},
+		{"tiles/stamen_toner_z3.pmtiles", 0, 3, 85, 256, imageio.PNG, nil},
+		{"tiles/ne2sr_z0-1.pmtiles", 0, 1, 5, 0, imageio.PNG, nil},
+		{"tiles/usgs-mt-whitney-8-15-webp-512.pmtiles", 8, 15, 50, 512, imageio.WebP, nil},
 		{"tiles/osm_carto_v1.pmtiles", 0, 4, 0, 0, "", ErrNotPMTiles},
 	}
 	for _, tc := range cases {

@@ -14,6 +14,7 @@ import (
 	"github.com/paulmach/orb/maptile"
 
 	"github.com/stylize/stylize/pipeline"
+	"github.com/stylize/stylize/pipeline/imageio"
 )
 
 // xyzDir is a z/x/y.ext folder of tiles.
@@ -123,11 +124,11 @@ func (s *xyzDir) Close() error { return nil }
 // xyzSink writes z/x/y.ext files, each atomically (temp + rename).
 type xyzSink struct {
 	dir    string
-	format Format
+	format imageio.Format
 }
 
 // openXYZSink creates the folder when missing (its parent must exist).
-func openXYZSink(dir string, f Format) (*xyzSink, error) {
+func openXYZSink(dir string, f imageio.Format) (*xyzSink, error) {
 	if st, err := os.Stat(filepath.Dir(filepath.Clean(dir))); err != nil || !st.IsDir() {
 		return nil, fmt.Errorf("output %s: folder %s does not exist", dir, filepath.Dir(filepath.Clean(dir)))
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/stylize/stylize/pipeline/model"
 	"github.com/stylize/stylize/pipeline/testenv"
+	"github.com/stylize/stylize/tiles/store"
 )
 
 // TestArbitraryStyleSeams stylizes Berlin z13 with the MicroAST pair
@@ -31,7 +32,7 @@ func TestArbitraryStyleSeams(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		s, _ := OpenXYZ(o.Output, false)
+		s, _ := store.OpenSource(context.Background(), o.Output, SourceOptions{})
 		m, err := Stitch(context.Background(), s, 13)
 		if err != nil {
 			t.Fatal(err)

@@ -8,6 +8,7 @@ import (
 	"github.com/paulmach/orb/maptile"
 
 	"github.com/stylize/stylize/pipeline/testenv"
+	"github.com/stylize/stylize/tiles/store"
 )
 
 // BenchmarkIdentityRun is the pipeline overhead: Anholt z12–14 with the
@@ -37,12 +38,12 @@ func BenchmarkPlainRun(b *testing.B) {
 // the way a plain tile copier would; it returns the number of tiles.
 func plainCopy(tb testing.TB, src, dst string, z0, z1 maptile.Zoom) int {
 	ctx := context.Background()
-	s, err := OpenSource(ctx, src, SourceOptions{})
+	s, err := store.OpenSource(ctx, src, SourceOptions{})
 	if err != nil {
 		tb.Fatal(err)
 	}
 	defer s.Close()
-	sink, err := OpenXYZSink(dst, PNG)
+	sink, err := store.OpenSink(dst, PNG)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -55,7 +56,7 @@ func plainCopy(tb testing.TB, src, dst string, z0, z1 maptile.Zoom) int {
 		if err != nil {
 			tb.Fatal(err)
 		}
-		r, err := decodeTile(TileString(tt), b)
+		r, err := decodeTile(store.TileString(tt), b)
 		if err != nil {
 			tb.Fatal(err)
 		}
@@ -63,7 +64,7 @@ func plainCopy(tb testing.TB, src, dst string, z0, z1 maptile.Zoom) int {
 		if err != nil {
 			tb.Fatal(err)
 		}
-		if err := sink.Write([]Encoded{{tt, enc}}); err != nil {
+		if err := sink.Write([]store.Encoded{{Tile: tt, Data: enc}}); err != nil {
 			tb.Fatal(err)
 		}
 	}

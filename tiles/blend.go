@@ -33,6 +33,7 @@ type blender struct {
 	owned      map[maptile.Tile]coreTile // tiles their owner will write, with alpha
 	ramp       []float32                 // ramp[i]: weight at i+0.5 px from −b, 2b values
 	jobsLeft   int                       // metatiles still to come
+	wx, wy     []float32                 // scratch weights along x and y
 }
 
 type blendAcc struct {
@@ -143,105 +144,135 @@ func (bl *blender) add(j *metaJob) ([]blendDone, error) {
 	for _, c := range j.core {
 		bl.owned[c.t] = c
 	}
-	t, b := bl.t, bl.b
-	mx, my := int(j.x0-bl.minX)/bl.n, int(j.y0-bl.minY)/bl.n
-	cx0, cy0 := int(j.x0-bl.minX)*t, int(j.y0-bl.minY)*t
-	cx1, cy1 := cx0+j.cols*t, cy0+j.rows*t
-	lo, hi := mx > 0, mx < bl.mcols-1
-	top, bot := my > 0, my < bl.mrows-1
-	tx0, tx1 := int(j.x0-bl.minX), int(j.x0-bl.minX)+j.cols-1
-	ty0, ty1 := int(j.y0-bl.minY), int(j.y0-bl.minY)+j.rows-1
-	if lo {
-		tx0--
-	}
-	if hi {
-		tx1++
-	}
-	if top {
-		ty0--
-	}
-	if bot {
-		ty1++
-	}
+	m := bl.reachOf(j)
 	var done []blendDone
-	wx := make([]float32, t)
-	wy := make([]float32, t)
-	for ty := max(ty0, 0); ty <= min(ty1, bl.rows-1); ty++ {
-		for tx := max(tx0, 0); tx <= min(tx1, bl.cols-1); tx++ {
+	t, b := bl.t, bl.b
+	for ty := max(m.ty0, 0); ty <= min(m.ty1, bl.rows-1); ty++ {
+		for tx := max(m.tx0, 0); tx <= min(m.tx1, bl.cols-1); tx++ {
 			tile := maptile.New(bl.minX+uint32(tx), bl.minY+uint32(ty), maptile.Zoom(j.z))
 			if !bl.todo[tile] {
 				continue
 			}
 			// Only tiles the band reaches: b px beyond the core.
-			if tx*t >= cx1+b || (tx+1)*t <= cx0-b || ty*t >= cy1+b || (ty+1)*t <= cy0-b {
+			if tx*t >= m.cx1+b || (tx+1)*t <= m.cx0-b || ty*t >= m.cy1+b || (ty+1)*t <= m.cy0-b {
 				continue
 			}
-			acc := bl.pending[tile]
-			if acc == nil {
-				acc = &blendAcc{want: bl.contributors(tile)}
-				if acc.want == 1 { // inside the core, away from borders: as is
-					c, ok := bl.owned[tile]
-					delete(bl.owned, tile)
-					if ok && j.stylized != nil {
-						done = append(done, blendDone{c: c, p: j.stylized, w: j.w, h: j.h,
-							x0: tx*t - cx0 + j.margin, y0: ty*t - cy0 + j.margin})
-					}
-					continue
-				}
-				bl.pending[tile] = acc
+			if d, ok := bl.take(j, m, tile, tx, ty); ok {
+				done = append(done, d)
 			}
-			acc.got++
-			if j.stylized != nil {
-				if acc.rgb == nil {
-					acc.rgb = make([]float32, 3*t*t)
-					acc.w = make([]float32, t*t)
-				}
-				bl.weights(wx, tx*t, cx0, cx1, lo, hi)
-				bl.weights(wy, ty*t, cy0, cy1, top, bot)
-				hw := j.w * j.h
-				tt := t * t
-				for y := 0; y < t; y++ {
-					if wy[y] == 0 {
-						continue
-					}
-					s := (ty*t+y-cy0+j.margin)*j.w + tx*t - cx0 + j.margin
-					for x := 0; x < t; x++ {
-						w := wx[x] * wy[y]
-						if w == 0 {
-							continue
-						}
-						o := y*t + x
-						acc.rgb[o] += w * j.stylized[s+x]
-						acc.rgb[tt+o] += w * j.stylized[hw+s+x]
-						acc.rgb[2*tt+o] += w * j.stylized[2*hw+s+x]
-						acc.w[o] += w
-					}
-				}
-			}
-			if acc.got < acc.want {
-				continue
-			}
-			delete(bl.pending, tile)
-			c, ok := bl.owned[tile]
-			delete(bl.owned, tile)
-			if !ok || acc.rgb == nil {
-				continue // empty or unreadable: its owner writes nothing
-			}
-			tt := t * t
-			for o, w := range acc.w {
-				if w > 0 {
-					acc.rgb[o] /= w
-					acc.rgb[tt+o] /= w
-					acc.rgb[2*tt+o] /= w
-				}
-			}
-			done = append(done, blendDone{c: c, p: acc.rgb, w: t, h: t})
 		}
 	}
 	if bl.jobsLeft == 0 && len(bl.pending) > 0 {
 		return nil, fmt.Errorf("zoom %d: %d tiles were not covered by all their metatiles (blending plan)", j.z, len(bl.pending))
 	}
 	return done, nil
+}
+
+// reach is where a metatile lies in its zone: its core in zone px, the
+// sides it has neighbours on, and the tiles (indexes) its band can reach.
+type reach struct {
+	cx0, cy0, cx1, cy1 int
+	lo, hi, top, bot   bool
+	tx0, tx1, ty0, ty1 int
+}
+
+func (bl *blender) reachOf(j *metaJob) reach {
+	t := bl.t
+	mx, my := int(j.x0-bl.minX)/bl.n, int(j.y0-bl.minY)/bl.n
+	m := reach{cx0: int(j.x0-bl.minX) * t, cy0: int(j.y0-bl.minY) * t,
+		lo: mx > 0, hi: mx < bl.mcols-1, top: my > 0, bot: my < bl.mrows-1}
+	m.cx1, m.cy1 = m.cx0+j.cols*t, m.cy0+j.rows*t
+	m.tx0, m.tx1 = int(j.x0-bl.minX), int(j.x0-bl.minX)+j.cols-1
+	m.ty0, m.ty1 = int(j.y0-bl.minY), int(j.y0-bl.minY)+j.rows-1
+	if m.lo {
+		m.tx0--
+	}
+	if m.hi {
+		m.tx1++
+	}
+	if m.top {
+		m.ty0--
+	}
+	if m.bot {
+		m.ty1++
+	}
+	return m
+}
+
+// take adds the metatile's share of tile (at tile index tx, ty) and
+// returns the tile when this completes it.
+func (bl *blender) take(j *metaJob, m reach, tile maptile.Tile, tx, ty int) (blendDone, bool) {
+	t := bl.t
+	acc := bl.pending[tile]
+	if acc == nil {
+		acc = &blendAcc{want: bl.contributors(tile)}
+		if acc.want == 1 { // inside the core, away from borders: as is
+			c, ok := bl.owned[tile]
+			delete(bl.owned, tile)
+			if !ok || j.stylized == nil {
+				return blendDone{}, false
+			}
+			return blendDone{c: c, p: j.stylized, w: j.w, h: j.h,
+				x0: tx*t - m.cx0 + j.margin, y0: ty*t - m.cy0 + j.margin}, true
+		}
+		bl.pending[tile] = acc
+	}
+	acc.got++
+	if j.stylized != nil {
+		bl.accumulate(acc, j, m, tx, ty)
+	}
+	if acc.got < acc.want {
+		return blendDone{}, false
+	}
+	delete(bl.pending, tile)
+	c, ok := bl.owned[tile]
+	delete(bl.owned, tile)
+	if !ok || acc.rgb == nil {
+		return blendDone{}, false // empty or unreadable: its owner writes nothing
+	}
+	tt := t * t
+	for o, w := range acc.w {
+		if w > 0 {
+			acc.rgb[o] /= w
+			acc.rgb[tt+o] /= w
+			acc.rgb[2*tt+o] /= w
+		}
+	}
+	return blendDone{c: c, p: acc.rgb, w: t, h: t}, true
+}
+
+// accumulate adds the metatile's weighted pixels of tile (tx, ty).
+func (bl *blender) accumulate(acc *blendAcc, j *metaJob, m reach, tx, ty int) {
+	t := bl.t
+	if acc.rgb == nil {
+		acc.rgb = make([]float32, 3*t*t)
+		acc.w = make([]float32, t*t)
+	}
+	if len(bl.wx) != t {
+		bl.wx, bl.wy = make([]float32, t), make([]float32, t)
+	}
+	wx, wy := bl.wx, bl.wy
+	bl.weights(wx, tx*t, m.cx0, m.cx1, m.lo, m.hi)
+	bl.weights(wy, ty*t, m.cy0, m.cy1, m.top, m.bot)
+	hw := j.w * j.h
+	tt := t * t
+	for y := 0; y < t; y++ {
+		if wy[y] == 0 {
+			continue
+		}
+		s := (ty*t+y-m.cy0+j.margin)*j.w + tx*t - m.cx0 + j.margin
+		for x := 0; x < t; x++ {
+			w := wx[x] * wy[y]
+			if w == 0 {
+				continue
+			}
+			o := y*t + x
+			acc.rgb[o] += w * j.stylized[s+x]
+			acc.rgb[tt+o] += w * j.stylized[hw+s+x]
+			acc.rgb[2*tt+o] += w * j.stylized[2*hw+s+x]
+			acc.w[o] += w
+		}
+	}
 }
 
 // blendDone is a finished tile: the t×t square at (x0, y0) of w×h planes.

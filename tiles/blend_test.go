@@ -8,6 +8,9 @@ import (
 	"testing"
 
 	"github.com/paulmach/orb/maptile"
+
+	"github.com/stylize/stylize/tiles/internal/tiletest"
+	"github.com/stylize/stylize/tiles/store"
 )
 
 // Two metatiles side by side whose outputs disagree (constant 0 and 200):
@@ -15,7 +18,7 @@ import (
 // others keep their own metatile's colour.
 func TestBlenderRamp(t *testing.T) {
 	const tsz, n, b, margin = 16, 2, 6, 8
-	want := block(3, 0, 0, 4, 1) // 4×1 tiles: metatiles (0,0) and (1,0)
+	want := tiletest.Block(3, 0, 0, 4, 1) // 4×1 tiles: metatiles (0,0) and (1,0)
 	zp := &zonePlan{z: 3, want: want, n: n, margin: margin, maxX: 3, maxY: 0}
 	todo := map[maptile.Tile]bool{}
 	for _, tt := range want {
@@ -84,9 +87,9 @@ func TestBlendIdentityExact(t *testing.T) {
 	if rep.Blend != 8 || rep.TilesWritten != 20 {
 		t.Fatalf("blend %d px, %d tiles written", rep.Blend, rep.TilesWritten)
 	}
-	s, _ := OpenXYZ(src, false)
-	o, _ := OpenXYZ(out, false)
-	for _, tt := range block(5, 10, 11, 5, 4) {
+	s, _ := store.OpenSource(context.Background(), src, SourceOptions{})
+	o, _ := store.OpenSource(context.Background(), out, SourceOptions{})
+	for _, tt := range tiletest.Block(5, 10, 11, 5, 4) {
 		a, _ := s.Get(context.Background(), tt)
 		b, _ := o.Get(context.Background(), tt)
 		ra, err := decodeTile("src", a)
@@ -95,10 +98,10 @@ func TestBlendIdentityExact(t *testing.T) {
 		}
 		rb, err := decodeTile("out", b)
 		if err != nil {
-			t.Fatalf("tile %s: %v", TileString(tt), err)
+			t.Fatalf("tile %s: %v", store.TileString(tt), err)
 		}
 		if !bytes.Equal(ra.rgb, rb.rgb) {
-			t.Errorf("tile %s differs from its source", TileString(tt))
+			t.Errorf("tile %s differs from its source", store.TileString(tt))
 		}
 	}
 }

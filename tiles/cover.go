@@ -12,14 +12,16 @@ import (
 	"github.com/paulmach/orb/geojson"
 	"github.com/paulmach/orb/maptile"
 	"github.com/paulmach/orb/maptile/tilecover"
+
+	"github.com/stylize/stylize/tiles/store"
 )
 
 // maxLat is the Web Mercator latitude limit.
 const maxLat = 85.0511287798
 
-// MaxCoverTiles bounds a coverage so a typo in a bbox or zoom does not try
+// maxCoverTiles bounds a coverage so a typo in a bbox or zoom does not try
 // to enumerate the planet at z18.
-const MaxCoverTiles = 4_000_000
+const maxCoverTiles = 4_000_000
 
 // Region is the area to stylize: bounding boxes (already split at the
 // antimeridian) or a GeoJSON geometry.
@@ -43,10 +45,10 @@ func (r Region) Bound() orb.Bound {
 	return b
 }
 
-// MaxZoom is the deepest zoom stylize accepts.
-const MaxZoom = 24
+// maxZoom is the deepest zoom stylize accepts.
+const maxZoom = 24
 
-// ParseZoomRange reads "Z" or "Z0-Z1" (0..MaxZoom, Z0 <= Z1). Errors quote
+// ParseZoomRange reads "Z" or "Z0-Z1" (0..maxZoom, Z0 <= Z1). Errors quote
 // the value without naming the option, so callers prefix what fits.
 func ParseZoomRange(s string) (maptile.Zoom, maptile.Zoom, error) {
 	t := strings.TrimSpace(s)
@@ -60,8 +62,8 @@ func ParseZoomRange(s string) (maptile.Zoom, maptile.Zoom, error) {
 	if err1 != nil || err2 != nil || !digits(a) || !digits(b) {
 		return 0, 0, fmt.Errorf("%q: want Z or Z0-Z1, e.g. 12-16", s)
 	}
-	if lo > MaxZoom || hi > MaxZoom {
-		return 0, 0, fmt.Errorf("%q: zooms go from 0 to %d", s, MaxZoom)
+	if lo > maxZoom || hi > maxZoom {
+		return 0, 0, fmt.Errorf("%q: zooms go from 0 to %d", s, maxZoom)
 	}
 	if lo > hi {
 		return 0, 0, fmt.Errorf("%q min > max", s)
@@ -138,7 +140,10 @@ func wrapLon(l float64) float64 {
 func ReadGeoJSON(path string) (Region, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return Region{}, fmt.Errorf("geojson %s: %w", path, unwrapPath(err))
+		if pe, ok := err.(*os.PathError); ok {
+			err = pe.Err // the path is in the message already
+		}
+		return Region{}, fmt.Errorf("geojson %s: %w", path, err)
 	}
 	var coll orb.Collection
 	if fc, err := geojson.UnmarshalFeatureCollection(b); err == nil && fc.Type == "FeatureCollection" {
@@ -160,18 +165,18 @@ func ReadGeoJSON(path string) (Region, error) {
 	return Region{Geometry: coll}, nil
 }
 
-// ErrTooManyTiles means a coverage exceeds MaxCoverTiles.
+// ErrTooManyTiles means a coverage exceeds maxCoverTiles.
 var ErrTooManyTiles = errors.New("too many tiles")
 
-// Cover lists the tiles of zoom z that the region touches, sorted.
-func Cover(r Region, z maptile.Zoom) ([]maptile.Tile, error) {
+// cover lists the tiles of zoom z that the region touches, sorted.
+func cover(r Region, z maptile.Zoom) ([]maptile.Tile, error) {
 	if z > 30 {
 		return nil, fmt.Errorf("zoom %d: want 0..30", z)
 	}
 	var set maptile.Set
 	if r.Geometry != nil {
-		if n := estimate(r.Geometry.Bound(), z); n > MaxCoverTiles {
-			return nil, fmt.Errorf("geojson at z%d: about %d tiles: %w (limit %d)", z, n, ErrTooManyTiles, MaxCoverTiles)
+		if n := estimate(r.Geometry.Bound(), z); n > maxCoverTiles {
+			return nil, fmt.Errorf("geojson at z%d: about %d tiles: %w (limit %d)", z, n, ErrTooManyTiles, maxCoverTiles)
 		}
 		s, err := tilecover.Geometry(r.Geometry, z)
 		if err != nil {
@@ -181,8 +186,8 @@ func Cover(r Region, z maptile.Zoom) ([]maptile.Tile, error) {
 	} else {
 		set = maptile.Set{}
 		for _, b := range r.Boxes {
-			if n := estimate(b, z); n > MaxCoverTiles {
-				return nil, fmt.Errorf("bbox at z%d: about %d tiles: %w (limit %d)", z, n, ErrTooManyTiles, MaxCoverTiles)
+			if n := estimate(b, z); n > maxCoverTiles {
+				return nil, fmt.Errorf("bbox at z%d: about %d tiles: %w (limit %d)", z, n, ErrTooManyTiles, maxCoverTiles)
 			}
 			lo, hi := tileRange(b, z)
 			for y := lo.Y; y <= hi.Y; y++ {
@@ -198,7 +203,7 @@ func Cover(r Region, z maptile.Zoom) ([]maptile.Tile, error) {
 			ts = append(ts, t)
 		}
 	}
-	sortTiles(ts)
+	ts = store.SortTiles(ts)
 	return ts, nil
 }
 

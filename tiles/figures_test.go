@@ -15,6 +15,7 @@ import (
 
 	"github.com/stylize/stylize/pipeline/model"
 	"github.com/stylize/stylize/pipeline/testenv"
+	"github.com/stylize/stylize/tiles/store"
 )
 
 // TestFigures measures the figures of the tiles note (seam ratios, closeness
@@ -83,11 +84,11 @@ func TestFigures(t *testing.T) {
 			say("%s %s z%d-%d: tiled (metatile %d, margin %d px, shared stats): %d tiles, %d metatiles, wall %.1f s, Σ inference %.1f s (%d runs, %.1f MP) → wall/inference %.3f; naive per tile: wall %.1f s, Σ inference %.1f s",
 				mname, set.name, set.z0, set.z1, rep.Metatile, rep.Margin, rep.TilesWritten, rep.Metatiles, rep.Seconds, rep.InferenceSeconds,
 				rep.InferenceRuns, float64(rep.InferencePixels)/1e6, rep.Seconds/rep.InferenceSeconds, nrep.Seconds, nrep.InferenceSeconds)
-			srcSrc, _ := OpenSource(ctx, src, SourceOptions{})
-			tSrc, _ := OpenXYZ(tiled, false)
-			nSrc, _ := OpenXYZ(naive, false)
-			wSrc, _ := OpenXYZ(window, false)
-			bSrc, _ := OpenXYZ(blended, false)
+			srcSrc, _ := store.OpenSource(ctx, src, SourceOptions{})
+			tSrc, _ := store.OpenSource(context.Background(), tiled, SourceOptions{})
+			nSrc, _ := store.OpenSource(context.Background(), naive, SourceOptions{})
+			wSrc, _ := store.OpenSource(context.Background(), window, SourceOptions{})
+			bSrc, _ := store.OpenSource(context.Background(), blended, SourceOptions{})
 			for z := set.z0; z <= set.z1; z++ {
 				ms, _ := Stitch(ctx, srcSrc, z)
 				mt, _ := Stitch(ctx, tSrc, z)
@@ -253,7 +254,7 @@ func TestBlendFigures(t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
-					o, _ := OpenXYZ(out, false)
+					o, _ := store.OpenSource(context.Background(), out, SourceOptions{})
 					line += fmt.Sprintf(" | blend %d px (%.0f s):", rep.Blend, time.Since(st).Seconds())
 					for z := z0; z <= z1; z++ {
 						m, err := Stitch(ctx, o, z)

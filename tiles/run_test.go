@@ -17,6 +17,8 @@ import (
 
 	"github.com/stylize/stylize/pipeline/model"
 	"github.com/stylize/stylize/pipeline/testenv"
+	"github.com/stylize/stylize/tiles/internal/tiletest"
+	"github.com/stylize/stylize/tiles/store"
 )
 
 // openEngine opens a model as the tiles command does: no border padding of
@@ -41,9 +43,9 @@ func openEngine(t testing.TB, name string) *model.Engine {
 func synthetic(t *testing.T, cols, rows uint32, data func(maptile.Tile) []byte) string {
 	dir := filepath.Join(t.TempDir(), "src")
 	if data == nil {
-		data = func(tt maptile.Tile) []byte { return pngTile(tt, 64, false) }
+		data = func(tt maptile.Tile) []byte { return tiletest.PNGTile(tt, 64, false) }
 	}
-	writeXYZ(t, dir, block(5, 10, 11, cols, rows), data)
+	tiletest.WriteXYZ(t, dir, tiletest.Block(5, 10, 11, cols, rows), data)
 	return dir
 }
 
@@ -136,7 +138,7 @@ func TestRunBadInput(t *testing.T) {
 	t.Run("corrupt tile", func(t *testing.T) {
 		bad := maptile.New(12, 12, 5)
 		src := synthetic(t, 4, 3, func(tt maptile.Tile) []byte {
-			b := pngTile(tt, 64, false)
+			b := tiletest.PNGTile(tt, 64, false)
 			if tt == bad {
 				return b[:len(b)/2]
 			}
@@ -219,7 +221,7 @@ func TestBBox(t *testing.T) {
 			if len(r.Boxes) != tc.boxes {
 				t.Fatalf("%d boxes, want %d", len(r.Boxes), tc.boxes)
 			}
-			ts, err := Cover(r, tc.z)
+			ts, err := cover(r, tc.z)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -248,13 +250,13 @@ func TestAlphaKept(t *testing.T) {
 			png.Encode(&b, image.NewNRGBA(image.Rect(0, 0, 64, 64)))
 			return b.Bytes()
 		}
-		return pngTile(tt, 64, tt.X == 10)
+		return tiletest.PNGTile(tt, 64, tt.X == 10)
 	})
 	out := filepath.Join(t.TempDir(), "out")
 	if _, err := Run(context.Background(), eng, Options{Source: src, Output: out, MinZoom: 5, MaxZoom: 5, Overviews: 4, Quiet: true}); err != nil {
 		t.Fatal(err)
 	}
-	sink, _ := OpenXYZSink(out, PNG)
+	sink, _ := store.OpenSink(out, PNG)
 	for _, tc := range []struct {
 		t           maptile.Tile
 		transparent bool
@@ -297,7 +299,7 @@ func TestAlphaKept(t *testing.T) {
 
 func TestSeamMetric(t *testing.T) {
 	src := synthetic(t, 4, 3, nil)
-	s, _ := OpenXYZ(src, false)
+	s, _ := store.OpenSource(context.Background(), src, SourceOptions{})
 	m, err := Stitch(context.Background(), s, 5)
 	if err != nil {
 		t.Fatal(err)
@@ -349,7 +351,7 @@ func TestSharedStatsSeams(t *testing.T) {
 		if _, err := Run(context.Background(), eng, o); err != nil {
 			t.Fatal(err)
 		}
-		s, _ := OpenXYZ(o.Output, false)
+		s, _ := store.OpenSource(context.Background(), o.Output, SourceOptions{})
 		m, err := Stitch(context.Background(), s, 11)
 		if err != nil {
 			t.Fatal(err)
@@ -397,7 +399,7 @@ func TestRunRegionsAndZooms(t *testing.T) {
 		if rep.TilesWritten == 0 || rep.TilesWritten >= 28 {
 			t.Fatalf("%d tiles for a part of the 28", rep.TilesWritten)
 		}
-		src, _ := OpenXYZ(out, false)
+		src, _ := store.OpenSource(context.Background(), out, SourceOptions{})
 		ts, _ := src.List(ctx, 13, 13)
 		for _, tt := range ts {
 			if tt.X > 4400 {
@@ -407,12 +409,12 @@ func TestRunRegionsAndZooms(t *testing.T) {
 	})
 	t.Run("tms folder", func(t *testing.T) {
 		dir := filepath.Join(t.TempDir(), "tms")
-		xyz := block(5, 10, 11, 2, 2)
+		xyz := tiletest.Block(5, 10, 11, 2, 2)
 		for _, tt := range xyz {
-			flipped := maptile.New(tt.X, FlipY(tt.Z, tt.Y), tt.Z)
-			writeXYZ(t, dir, []maptile.Tile{flipped}, func(maptile.Tile) []byte { return pngTile(tt, 64, false) })
+			flipped := maptile.New(tt.X, store.FlipY(tt.Z, tt.Y), tt.Z)
+			tiletest.WriteXYZ(t, dir, []maptile.Tile{flipped}, func(maptile.Tile) []byte { return tiletest.PNGTile(tt, 64, false) })
 		}
-		src, err := OpenXYZ(dir, true)
+		src, err := store.OpenSource(context.Background(), dir, SourceOptions{TMS: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -421,7 +423,7 @@ func TestRunRegionsAndZooms(t *testing.T) {
 			t.Fatalf("listed %v, want %v", ts, xyz)
 		}
 		b, _ := src.Get(ctx, xyz[1])
-		if !bytes.Equal(b, pngTile(xyz[1], 64, false)) {
+		if !bytes.Equal(b, tiletest.PNGTile(xyz[1], 64, false)) {
 			t.Fatal("TMS row not flipped")
 		}
 	})

@@ -7,6 +7,8 @@ import (
 	"math"
 
 	"github.com/paulmach/orb/maptile"
+
+	"github.com/stylize/stylize/tiles/store"
 )
 
 // Mosaic is the tiles of one zoom stitched into one picture (packed RGB),
@@ -26,11 +28,11 @@ func (m *Mosaic) W() int { return m.Cols * m.T }
 // H is the mosaic's height in px.
 func (m *Mosaic) H() int { return m.Rows * m.T }
 
-// MaxMosaicPixels bounds Stitch (a 16k × 16k mosaic is 768 MiB of RGB).
-const MaxMosaicPixels = 16384 * 16384
+// maxMosaicPixels bounds Stitch (a 16k × 16k mosaic is 768 MiB of RGB).
+const maxMosaicPixels = 16384 * 16384
 
 // Stitch reads every tile of zoom z from src into one mosaic.
-func Stitch(ctx context.Context, src Source, z maptile.Zoom) (*Mosaic, error) {
+func Stitch(ctx context.Context, src store.Source, z maptile.Zoom) (*Mosaic, error) {
 	ts, err := src.List(ctx, z, z)
 	if err != nil {
 		return nil, err
@@ -53,13 +55,13 @@ func Stitch(ctx context.Context, src Source, z maptile.Zoom) (*Mosaic, error) {
 		if b == nil {
 			continue
 		}
-		r, err := decodeTile(TileString(t), b)
+		r, err := decodeTile(store.TileString(t), b)
 		if err != nil {
 			return nil, err
 		}
 		if m.T == 0 {
 			m.T = r.w
-			if int64(m.Cols)*int64(m.Rows)*int64(m.T)*int64(m.T) > MaxMosaicPixels {
+			if int64(m.Cols)*int64(m.Rows)*int64(m.T)*int64(m.T) > maxMosaicPixels {
 				return nil, fmt.Errorf("zoom %d: %d×%d tiles are too large to stitch", z, m.Cols, m.Rows)
 			}
 			m.RGB = make([]byte, 3*m.W()*m.H())
@@ -69,7 +71,7 @@ func Stitch(ctx context.Context, src Source, z maptile.Zoom) (*Mosaic, error) {
 			}
 		}
 		if r.w != m.T || r.h != m.T {
-			return nil, fmt.Errorf("tile %s is %dx%d, others %dx%d", TileString(t), r.w, r.h, m.T, m.T)
+			return nil, fmt.Errorf("tile %s is %dx%d, others %dx%d", store.TileString(t), r.w, r.h, m.T, m.T)
 		}
 		c, row := int(t.X-m.X0), int(t.Y-m.Y0)
 		m.Present[row][c] = true

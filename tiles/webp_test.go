@@ -13,6 +13,8 @@ import (
 	xwebp "golang.org/x/image/webp"
 
 	"github.com/stylize/stylize/pipeline/testenv"
+	"github.com/stylize/stylize/tiles/internal/tiletest"
+	"github.com/stylize/stylize/tiles/store"
 )
 
 // TestWebPOutput runs tiles with --format webp into each sink, interrupted
@@ -25,11 +27,11 @@ func TestWebPOutput(t *testing.T) {
 	blank := maptile.New(11, 12, 5)
 	src := synthetic(t, 3, 2, func(tt maptile.Tile) []byte {
 		if tt == blank {
-			return pngTile(tt, 64, true)
+			return tiletest.PNGTile(tt, 64, true)
 		}
-		return pngTile(tt, 64, false)
+		return tiletest.PNGTile(tt, 64, false)
 	})
-	in, err := OpenSource(context.Background(), src, SourceOptions{})
+	in, err := store.OpenSource(context.Background(), src, SourceOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +75,7 @@ func TestWebPOutput(t *testing.T) {
 				}
 			}
 
-			out, err := OpenSource(context.Background(), whole, SourceOptions{})
+			out, err := store.OpenSource(context.Background(), whole, SourceOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -87,7 +89,7 @@ func TestWebPOutput(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if Sniff(w) != WebP {
+				if store.Sniff(w) != WebP {
 					t.Fatalf("tile %v is not WebP: % x", tt, w[:min(len(w), 12)])
 				}
 				if _, err := xwebp.Decode(bytes.NewReader(w)); err != nil {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/stylize/stylize/pipeline"
 	"github.com/stylize/stylize/tiles"
+	"github.com/stylize/stylize/tiles/store"
 )
 
 func init() { registerEval("seams", runEvalSeams) }
@@ -35,7 +36,7 @@ func runEvalSeams(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err != nil {
 		return usageError{err}
 	}
-	src, err := tiles.OpenSource(ctx, pos[0], tiles.SourceOptions{TMS: *tms})
+	src, err := store.OpenSource(ctx, pos[0], store.SourceOptions{TMS: *tms})
 	if err != nil {
 		return err
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/stylize/stylize/pipeline"
 	"github.com/stylize/stylize/pipeline/model"
 	"github.com/stylize/stylize/tiles"
+	"github.com/stylize/stylize/tiles/store"
 )
 
 func init() {
@@ -67,7 +68,7 @@ func runTiles(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	o := tiles.Options{
 		Source: *source, Output: *out, MinZoom: z0, MaxZoom: z1,
-		SourceOptions: tiles.SourceOptions{TMS: *tms, HTTP: tiles.HTTPOptions{Contact: *userAgent, Rate: *rate, Concurrency: *conc, CacheDir: *cache}},
+		SourceOptions: tiles.SourceOptions{TMS: *tms, HTTP: store.HTTPOptions{Contact: *userAgent, Rate: *rate, Concurrency: *conc, CacheDir: *cache}},
 		Overviews:     *overviews, PerZoom: *perZoom, Metatile: *metatile, Margin: tileMargin(mf.margin), Blend: tileMargin(*blend),
 		Stats: tiles.StatsMode(*stats), Quality: *quality, Workers: *workers, Quiet: *quiet, Progress: stderr,
 	}

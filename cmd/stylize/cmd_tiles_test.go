@@ -54,11 +54,18 @@ func TestTilesKillResume(t *testing.T) {
 			args := func(out string) []string {
 				return []string{"tiles", "-m", "builtin:ink", "--source", src, "-o", out, "--zoom", "13-14", "--overviews", "12", "--quiet", "--metatile", "2"}
 			}
-			whole := filepath.Join(dir, "whole-"+name)
+			// The same file name in two folders: the name is in the
+			// output's metadata.
+			whole := filepath.Join(dir, "whole", name)
+			killed := filepath.Join(dir, "killed", name)
+			for _, d := range []string{filepath.Dir(whole), filepath.Dir(killed)} {
+				if err := os.Mkdir(d, 0o755); err != nil {
+					t.Fatal(err)
+				}
+			}
 			if _, stderr, code := stylizeCmd(t, args(whole)...); code != 0 {
 				t.Fatalf("uninterrupted run: exit %d: %s", code, stderr)
 			}
-			killed := filepath.Join(dir, "killed-"+name)
 			cmd := exec.Command(bin, args(killed)...)
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/stylize/stylize/configs"
 	"github.com/stylize/stylize/tiles"
+	"github.com/stylize/stylize/tiles/store"
 )
 
 func init() {
@@ -20,7 +21,7 @@ type tilesExecutor struct{ engines *configs.Engines }
 func (x *tilesExecutor) options(j *configs.Job, source, output string) (tiles.Options, []error) {
 	var errs []error
 	o := tiles.Options{Source: source, Output: output, Overviews: -1, Stats: tiles.StatsMode(j.Stats),
-		SourceOptions: tiles.SourceOptions{HTTP: tiles.HTTPOptions{Contact: j.UserAgent, CacheDir: j.Cache}}}
+		SourceOptions: tiles.SourceOptions{HTTP: store.HTTPOptions{Contact: j.UserAgent, CacheDir: j.Cache}}}
 	if j.TMS != nil {
 		o.SourceOptions.TMS = *j.TMS
 	}

@@ -1,97 +1,38 @@
-package tiles
+package store
 
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
-	"image"
-	"image/color"
-	"image/png"
-	"math"
 	"os"
 	"path/filepath"
-	"strconv"
 	"testing"
 
 	"github.com/paulmach/orb/maptile"
 
+	"github.com/stylize/stylize/pipeline/imageio"
 	"github.com/stylize/stylize/pipeline/testenv"
+	"github.com/stylize/stylize/tiles/internal/tiletest"
 )
 
-// pngTile draws tile t of a continuous synthetic map (smooth colours and
-// streets that run across tile borders), size px; transparent where alpha
-// is asked for.
-func pngTile(t maptile.Tile, size int, transparent bool) []byte {
-	img := image.NewNRGBA(image.Rect(0, 0, size, size))
-	for y := 0; y < size; y++ {
-		for x := 0; x < size; x++ {
-			gx, gy := float64(int(t.X)*size+x), float64(int(t.Y)*size+y)
-			c := color.NRGBA{
-				R: uint8(128 + 100*math.Sin(gx/37)),
-				G: uint8(128 + 100*math.Cos(gy/53)),
-				B: uint8(128 + 60*math.Sin((gx+gy)/71)),
-				A: 255,
-			}
-			if int(gx)%97 < 3 || int(gy)%89 < 3 {
-				c.R, c.G, c.B = 20, 20, 20
-			}
-			if transparent && x < size/2 {
-				c.A = 0
-			}
-			img.Pix[img.PixOffset(x, y)] = c.R
-			img.Pix[img.PixOffset(x, y)+1] = c.G
-			img.Pix[img.PixOffset(x, y)+2] = c.B
-			img.Pix[img.PixOffset(x, y)+3] = c.A
-		}
-	}
-	var b bytes.Buffer
-	if err := png.Encode(&b, img); err != nil {
-		panic(err)
-	}
-	return b.Bytes()
-}
-
-// writeXYZ writes tiles into dir/z/x/y.png.
-func writeXYZ(t *testing.T, dir string, ts []maptile.Tile, data func(maptile.Tile) []byte) {
-	t.Helper()
-	for _, tt := range ts {
-		p := filepath.Join(dir, strconv.Itoa(int(tt.Z)), strconv.Itoa(int(tt.X)), strconv.Itoa(int(tt.Y))+".png")
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, data(tt), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
-func block(z maptile.Zoom, x0, y0, cols, rows uint32) []maptile.Tile {
-	var ts []maptile.Tile
-	for y := y0; y < y0+rows; y++ {
-		for x := x0; x < x0+cols; x++ {
-			ts = append(ts, maptile.New(x, y, z))
-		}
-	}
-	return ts
-}
-
 func TestSinkRoundTrip(t *testing.T) {
-	ts := append(block(3, 2, 1, 3, 2), block(4, 4, 2, 4, 3)...)
+	ts := append(tiletest.Block(3, 2, 1, 3, 2), tiletest.Block(4, 4, 2, 4, 3)...)
 	ts = append(ts, maptile.New(0, 0, 0))
-	same := pngTile(maptile.New(0, 0, 1), 16, false)
+	same := tiletest.PNGTile(maptile.New(0, 0, 1), 16, false)
 	data := map[maptile.Tile][]byte{}
 	for i, tt := range ts {
 		if i%3 == 0 {
 			data[tt] = same // duplicates: run-length and shared entries
 		} else {
-			data[tt] = pngTile(tt, 16, i%2 == 0)
+			data[tt] = tiletest.PNGTile(tt, 16, i%2 == 0)
 		}
 	}
 	for _, name := range []string{"out", "out.mbtiles", "out.pmtiles"} {
 		t.Run(name, func(t *testing.T) {
 			dst := filepath.Join(t.TempDir(), name)
-			s, err := OpenSink(dst, PNG)
+			s, err := OpenSink(dst, imageio.PNG)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -114,7 +55,7 @@ func TestSinkRoundTrip(t *testing.T) {
 			if v, err := s.State("k"); err != nil || string(v) != "v" {
 				t.Fatalf("state = %q, %v", v, err)
 			}
-			md := Metadata{Name: "test", Attribution: "© test", MinZoom: 0, MaxZoom: 4, Bounds: tilesBound(ts)}
+			md := Metadata{Name: "test", Version: "2.4.0", Attribution: "© test", MinZoom: 0, MaxZoom: 4, Bounds: ts[0].Bound().Union(ts[len(ts)-2].Bound())}
 			if err := s.Finish(md); err != nil {
 				t.Fatal(err)
 			}
@@ -132,7 +73,7 @@ func TestSinkRoundTrip(t *testing.T) {
 				t.Fatal(err)
 			}
 			want := append([]maptile.Tile(nil), ts...)
-			sortTiles(want)
+			want = SortTiles(want)
 			if fmt.Sprint(got) != fmt.Sprint(want) {
 				t.Fatalf("listed %v\nwant %v", got, want)
 			}
@@ -146,9 +87,52 @@ func TestSinkRoundTrip(t *testing.T) {
 				t.Errorf("absent tile: %d bytes, %v", len(b), err)
 			}
 			if name != "out" {
-				if m := src.Metadata(); m.Attribution != "© test" || m.Format != PNG {
+				if m := src.Metadata(); m.Attribution != "© test" || m.Format != imageio.PNG || m.Version != "2.4.0" {
 					t.Errorf("metadata %+v", m)
 				}
+			}
+		})
+	}
+}
+
+// TestMBTilesMetadataRows: "version" is the tileset's (1.0.0 when the
+// source had none), never the spec's 1.3.
+func TestMBTilesMetadataRows(t *testing.T) {
+	for _, tc := range []struct{ version, want string }{{"", "1.0.0"}, {"7.1", "7.1"}} {
+		t.Run(tc.want, func(t *testing.T) {
+			p := filepath.Join(t.TempDir(), "out.mbtiles")
+			s, err := OpenSink(p, imageio.JPEG)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tt := maptile.New(0, 0, 0)
+			if err := s.Write([]Encoded{{Tile: tt, Data: tiletest.PNGTile(tt, 16, false)}}); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Finish(Metadata{Name: "out", Version: tc.version}); err != nil {
+				t.Fatal(err)
+			}
+			s.Close()
+			db, err := sql.Open("sqlite", sqliteDSN(p, true))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			rows := map[string]string{}
+			q, err := db.Query(`SELECT name, value FROM metadata`)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer q.Close()
+			for q.Next() {
+				var k, v string
+				if err := q.Scan(&k, &v); err != nil {
+					t.Fatal(err)
+				}
+				rows[k] = v
+			}
+			if rows["version"] != tc.want || rows["name"] != "out" || rows["format"] != "jpg" {
+				t.Errorf("metadata rows %v", rows)
 			}
 		})
 	}
@@ -160,16 +144,16 @@ func TestSharedSources(t *testing.T) {
 		path      string
 		z0, z1    maptile.Zoom
 		n, size   int
-		format    Format
+		format    imageio.Format
 		wantError error
 	}{
-		{"tiles/berlin_stamen_toner_xyz", 10, 13, 4 + 6 + 12 + 28, 256, PNG, nil},
-		{"tiles/berlin.mbtiles", 10, 13, 50, 256, PNG, nil},
-		{"tiles/anholt_osmbright", 12, 14, 20 + 70 + 266, 256, PNG, nil},
-		{"tiles/geography-class-png.mbtiles", 0, 1, 5, 256, PNG, nil},
-		{"tiles/stamen_toner_z3.pmtiles", 0, 3, 85, 256, PNG, nil},
-		{"tiles/ne2sr_z0-1.pmtiles", 0, 1, 5, 0, PNG, nil},
-		{"tiles/usgs-mt-whitney-8-15-webp-512.pmtiles", 8, 15, 50, 512, WebP, nil},
+		{"tiles/berlin_stamen_toner_xyz", 10, 13, 4 + 6 + 12 + 28, 256, imageio.PNG, nil},
+		{"tiles/berlin.mbtiles", 10, 13, 50, 256, imageio.PNG, nil},
+		{"tiles/anholt_osmbright", 12, 14, 20 + 70 + 266, 256, imageio.PNG, nil},
+		{"tiles/geography-class-png.mbtiles", 0, 1, 5, 256, imageio.PNG, nil},
+		{"tiles/stamen_toner_z3.pmtiles", 0, 3, 85, 256, imageio.PNG, nil},
+		{"tiles/ne2sr_z0-1.pmtiles", 0, 1, 5, 0, imageio.PNG, nil},
+		{"tiles/usgs-mt-whitney-8-15-webp-512.pmtiles", 8, 15, 50, 512, imageio.WebP, nil},
 		{"tiles/osm_carto_v1.pmtiles", 0, 4, 0, 0, "", ErrNotPMTiles},
 	}
 	for _, tc := range cases {
@@ -200,12 +184,12 @@ func TestSharedSources(t *testing.T) {
 			if Sniff(b) != tc.format {
 				t.Errorf("format %q, want %q", Sniff(b), tc.format)
 			}
-			r, err := decodeTile("x", b)
+			img, err := imageio.Decode("x", b)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if tc.size > 0 && r.w != tc.size {
-				t.Errorf("tile size %d, want %d", r.w, tc.size)
+			if w := img.Bounds().Dx(); tc.size > 0 && w != tc.size {
+				t.Errorf("tile size %d, want %d", w, tc.size)
 			}
 		})
 	}
@@ -274,7 +258,7 @@ func TestBadArchives(t *testing.T) {
 		})
 	}
 	t.Run("mbtiles without tiles table", func(t *testing.T) {
-		s, err := openStore(filepath.Join(dir, "empty.db"))
+		s, err := openStage(filepath.Join(dir, "empty.db"))
 		if err != nil {
 			t.Fatal(err)
 		}

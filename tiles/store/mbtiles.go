@@ -1,4 +1,4 @@
-package tiles
+package store
 
 // SQLite through modernc.org/sqlite: pure Go, so `go build` needs no C
 // compiler and the binary cross-compiles and links statically; tile I/O is
@@ -12,7 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -21,32 +20,23 @@ import (
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/maptile"
 	_ "modernc.org/sqlite" // the "sqlite" database/sql driver
+
+	"github.com/stylize/stylize/pipeline/imageio"
 )
 
 // ErrNotMBTiles means a file is not a readable MBTiles database.
 var ErrNotMBTiles = errors.New("not an MBTiles file")
 
-// MBTiles reads an MBTiles 1.x file: a plain tiles table or the
+// mbtilesSource reads an MBTiles 1.x file: a plain tiles table or the
 // deduplicated map/images schema behind a tiles view, rows in TMS order.
-type MBTiles struct {
+type mbtilesSource struct {
 	path string
 	db   *sql.DB
 	meta Metadata
 }
 
-func sqliteDSN(path string, readOnly bool) string {
-	u := url.URL{Scheme: "file", Opaque: path}
-	q := url.Values{}
-	if readOnly {
-		q.Set("mode", "ro")
-	}
-	q.Add("_pragma", "busy_timeout(10000)")
-	u.RawQuery = q.Encode()
-	return u.String()
-}
-
-// OpenMBTiles opens a file read-only and checks that it is MBTiles.
-func OpenMBTiles(ctx context.Context, path string) (*MBTiles, error) {
+// openMBTiles opens a file read-only and checks that it is MBTiles.
+func openMBTiles(ctx context.Context, path string) (*mbtilesSource, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("open source %s: %w", path, unwrapPath(err))
@@ -61,7 +51,7 @@ func OpenMBTiles(ctx context.Context, path string) (*MBTiles, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open source %s: %w", path, err)
 	}
-	m := &MBTiles{path: path, db: db}
+	m := &mbtilesSource{path: path, db: db}
 	var n int
 	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE name = 'tiles' AND type IN ('table', 'view')`).Scan(&n); err != nil {
 		db.Close()
@@ -98,6 +88,8 @@ func readMBTilesMetadata(ctx context.Context, db *sql.DB) Metadata {
 		switch k {
 		case "name":
 			md.Name = v
+		case "version":
+			md.Version = v
 		case "format":
 			md.Format, _ = ParseFormat(v)
 		case "attribution":
@@ -137,7 +129,7 @@ func parseFloats(s string) []float64 {
 }
 
 // Get reads one tile (nil when absent).
-func (m *MBTiles) Get(ctx context.Context, t maptile.Tile) ([]byte, error) {
+func (m *mbtilesSource) Get(ctx context.Context, t maptile.Tile) ([]byte, error) {
 	var b []byte
 	err := m.db.QueryRowContext(ctx, `SELECT tile_data FROM tiles WHERE zoom_level = ? AND tile_column = ? AND tile_row = ?`,
 		int(t.Z), int(t.X), int(FlipY(t.Z, t.Y))).Scan(&b)
@@ -151,7 +143,7 @@ func (m *MBTiles) Get(ctx context.Context, t maptile.Tile) ([]byte, error) {
 }
 
 // List returns the tiles in the zoom range.
-func (m *MBTiles) List(ctx context.Context, zmin, zmax maptile.Zoom) ([]maptile.Tile, error) {
+func (m *mbtilesSource) List(ctx context.Context, zmin, zmax maptile.Zoom) ([]maptile.Tile, error) {
 	return listSQL(ctx, m.db, m.path, zmin, zmax)
 }
 
@@ -176,153 +168,35 @@ func listSQL(ctx context.Context, db *sql.DB, name string, zmin, zmax maptile.Zo
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("list %s: %w", name, err)
 	}
-	sortTiles(ts)
-	return dedupTiles(ts), nil
+	return SortTiles(ts), nil
 }
 
 // Metadata from the metadata table.
-func (m *MBTiles) Metadata() Metadata { return m.meta }
+func (m *mbtilesSource) Metadata() Metadata { return m.meta }
 
 // Close closes the database.
-func (m *MBTiles) Close() error { return m.db.Close() }
+func (m *mbtilesSource) Close() error { return m.db.Close() }
 
-// store is the resumable staging database of the MBTiles and PMTiles sinks:
-// MBTiles-shaped (TMS rows), keyed by tile without rowids, so its logical
-// content does not depend on the order the tiles came in.
-type store struct {
-	path string
-	db   *sql.DB
-}
-
-func openStore(path string) (*store, error) {
-	if st, err := os.Stat(filepath.Dir(path)); err != nil || !st.IsDir() {
-		return nil, fmt.Errorf("output %s: folder %s does not exist", path, filepath.Dir(path))
-	}
-	removeTemps(strings.TrimSuffix(path, ".partial"))
-	removeTemps(path)
-	db, err := sql.Open("sqlite", sqliteDSN(path, false))
-	if err != nil {
-		return nil, fmt.Errorf("output %s: %w", path, err)
-	}
-	db.SetMaxOpenConns(1) // one writer; Has and Write come from different goroutines
-	for _, q := range []string{
-		`CREATE TABLE IF NOT EXISTS metadata (name TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID`,
-		`CREATE TABLE IF NOT EXISTS tiles (zoom_level INTEGER NOT NULL, tile_column INTEGER NOT NULL, tile_row INTEGER NOT NULL, tile_data BLOB,
-			PRIMARY KEY (zoom_level, tile_column, tile_row)) WITHOUT ROWID`,
-		`CREATE TABLE IF NOT EXISTS stylize_state (key TEXT PRIMARY KEY, value BLOB) WITHOUT ROWID`,
-	} {
-		if _, err := db.Exec(q); err != nil {
-			db.Close()
-			return nil, fmt.Errorf("output %s: %w", path, err)
-		}
-	}
-	return &store{path: path, db: db}, nil
-}
-
-func (s *store) Has(t maptile.Tile) (bool, error) {
-	var n int
-	err := s.db.QueryRow(`SELECT count(*) FROM tiles WHERE zoom_level = ? AND tile_column = ? AND tile_row = ?`,
-		int(t.Z), int(t.X), int(FlipY(t.Z, t.Y))).Scan(&n)
-	if err != nil {
-		return false, fmt.Errorf("output %s: %w", s.path, err)
-	}
-	return n > 0, nil
-}
-
-func (s *store) Get(t maptile.Tile) ([]byte, error) {
-	var b []byte
-	err := s.db.QueryRow(`SELECT tile_data FROM tiles WHERE zoom_level = ? AND tile_column = ? AND tile_row = ?`,
-		int(t.Z), int(t.X), int(FlipY(t.Z, t.Y))).Scan(&b)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("output %s: %w", s.path, err)
-	}
-	return b, nil
-}
-
-// Write stores a batch in one transaction.
-func (s *store) Write(batch []Encoded) error {
-	tx, err := s.db.Begin()
-	if err != nil {
-		return fmt.Errorf("output %s: %w", s.path, err)
-	}
-	defer tx.Rollback()
-	for _, e := range batch {
-		if _, err := tx.Exec(`INSERT OR REPLACE INTO tiles (zoom_level, tile_column, tile_row, tile_data) VALUES (?, ?, ?, ?)`,
-			int(e.Tile.Z), int(e.Tile.X), int(FlipY(e.Tile.Z, e.Tile.Y)), e.Data); err != nil {
-			return fmt.Errorf("output %s: tile %s: %w", s.path, TileString(e.Tile), err)
-		}
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("output %s: %w", s.path, err)
-	}
-	return nil
-}
-
-func (s *store) State(key string) ([]byte, error) {
-	var b []byte
-	err := s.db.QueryRow(`SELECT value FROM stylize_state WHERE key = ?`, key).Scan(&b)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("output %s: %w", s.path, err)
-	}
-	return b, nil
-}
-
-func (s *store) SetState(key string, v []byte) error {
-	if _, err := s.db.Exec(`INSERT OR REPLACE INTO stylize_state (key, value) VALUES (?, ?)`, key, v); err != nil {
-		return fmt.Errorf("output %s: %w", s.path, err)
-	}
-	return nil
-}
-
-func (s *store) Close() error { return s.db.Close() }
-
-// each calls fn for every stored tile (XYZ addresses), in key order.
-func (s *store) each(fn func(t maptile.Tile, data []byte) error) error {
-	rows, err := s.db.Query(`SELECT zoom_level, tile_column, tile_row, tile_data FROM tiles ORDER BY zoom_level, tile_column, tile_row`)
-	if err != nil {
-		return fmt.Errorf("output %s: %w", s.path, err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var z, x, y int64
-		var b []byte
-		if err := rows.Scan(&z, &x, &y, &b); err != nil {
-			return fmt.Errorf("output %s: %w", s.path, err)
-		}
-		zz := maptile.Zoom(z)
-		if err := fn(maptile.New(uint32(x), FlipY(zz, uint32(y)), zz), b); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
-}
-
-// MBTilesSink writes an MBTiles 1.3 file. Tiles go to a staging database
+// mbtilesSink writes an MBTiles 1.3 file. Tiles go to a staging database
 // (PATH.partial) one transaction per batch; Finish adds the metadata and
 // writes the final file with VACUUM INTO, so its bytes depend only on its
 // content (a resumed run gives the same file as an uninterrupted one).
-type MBTilesSink struct {
-	*store
+type mbtilesSink struct {
+	*stage
 	final  string
-	format Format
+	format imageio.Format
 }
 
-// OpenMBTilesSink opens or resumes PATH.partial.
-func OpenMBTilesSink(path string, f Format) (*MBTilesSink, error) {
+// openMBTilesSink opens or resumes PATH.partial.
+func openMBTilesSink(path string, f imageio.Format) (*mbtilesSink, error) {
 	if err := resumeFrom(path, path+".partial"); err != nil {
 		return nil, err
 	}
-	s, err := openStore(path + ".partial")
+	s, err := openStage(path + ".partial")
 	if err != nil {
 		return nil, err
 	}
-	return &MBTilesSink{store: s, final: path, format: f}, nil
+	return &mbtilesSink{stage: s, final: path, format: f}, nil
 }
 
 // mbtilesMeta are the metadata rows in a fixed order.
@@ -333,7 +207,7 @@ func mbtilesMeta(md Metadata) [][2]string {
 		{"name", md.Name},
 		{"format", string(md.Format)},
 		{"type", "baselayer"},
-		{"version", "1.3"},
+		{"version", tilesetVersion(md)},
 		{"bounds", fmt.Sprintf("%.6f,%.6f,%.6f,%.6f", b.Min[0], b.Min[1], b.Max[0], b.Max[1])},
 		{"center", fmt.Sprintf("%.6f,%.6f,%d", c[0], c[1], md.MinZoom)},
 		{"minzoom", strconv.Itoa(int(md.MinZoom))},
@@ -348,8 +222,18 @@ func mbtilesMeta(md Metadata) [][2]string {
 	return kv
 }
 
+// tilesetVersion is the version the metadata gives the tileset: the
+// source's when it has one, else 1.0.0. (MBTiles 1.3 and PMTiles mean the
+// version of the tileset itself, not of the spec.)
+func tilesetVersion(md Metadata) string {
+	if md.Version != "" {
+		return md.Version
+	}
+	return "1.0.0"
+}
+
 // Finish writes the metadata and the final file.
-func (s *MBTilesSink) Finish(md Metadata) error {
+func (s *mbtilesSink) Finish(md Metadata) error {
 	md.Format = s.format
 	tx, err := s.db.Begin()
 	if err != nil {
@@ -390,35 +274,6 @@ func (s *MBTilesSink) Finish(md Metadata) error {
 	if err := os.Rename(tmpName, s.final); err != nil {
 		return fmt.Errorf("output %s: %w", s.final, err)
 	}
-	s.store.Close()
+	s.stage.Close()
 	return os.Remove(s.path)
-}
-
-// resumeFrom copies a finished output back into its staging file so that a
-// re-run finds every tile written (and writes the same output again).
-func resumeFrom(final, partial string) error {
-	if _, err := os.Stat(partial); err == nil {
-		return nil
-	}
-	if _, err := os.Stat(final); err != nil {
-		return nil
-	}
-	in, err := os.Open(final)
-	if err != nil {
-		return fmt.Errorf("output %s: %w", final, unwrapPath(err))
-	}
-	defer in.Close()
-	out, err := os.CreateTemp(filepath.Dir(partial), "."+filepath.Base(partial)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("output %s: %w", partial, err)
-	}
-	defer os.Remove(out.Name())
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return fmt.Errorf("output %s: %w", partial, err)
-	}
-	if err := out.Close(); err != nil {
-		return fmt.Errorf("output %s: %w", partial, err)
-	}
-	return os.Rename(out.Name(), partial)
 }

@@ -1,11 +1,10 @@
-package tiles
+package store
 
 import (
 	"bufio"
 	"bytes"
 	"compress/gzip"
 	"context"
-	"crypto/sha256"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -21,15 +20,15 @@ import (
 	"github.com/paulmach/orb/maptile"
 	"github.com/protomaps/go-pmtiles/pmtiles"
 
-	"github.com/stylize/stylize/pipeline"
+	"github.com/stylize/stylize/pipeline/imageio"
 )
 
 // ErrNotPMTiles means a file is not a readable PMTiles v3 archive.
 var ErrNotPMTiles = errors.New("not a PMTiles v3 archive")
 
-// PMTiles reads a PMTiles v3 archive. The directories are read once into
+// pmtilesSource reads a PMTiles v3 archive. The directories are read once into
 // memory (tile archives for stylizing are small next to their images).
-type PMTiles struct {
+type pmtilesSource struct {
 	path    string
 	f       *os.File
 	h       pmtiles.HeaderV3
@@ -37,14 +36,14 @@ type PMTiles struct {
 	meta    Metadata
 }
 
-// OpenPMTiles opens and checks an archive; v1/v2 archives are refused with
+// openPMTiles opens and checks an archive; v1/v2 archives are refused with
 // a message saying how to convert them.
-func OpenPMTiles(path string) (*PMTiles, error) {
+func openPMTiles(path string) (*pmtilesSource, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("open source %s: %w", path, unwrapPath(err))
 	}
-	p := &PMTiles{path: path, f: f}
+	p := &pmtilesSource{path: path, f: f}
 	if err := p.load(); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("open source %s: %w", path, err)
@@ -52,7 +51,7 @@ func OpenPMTiles(path string) (*PMTiles, error) {
 	return p, nil
 }
 
-func (p *PMTiles) load() error {
+func (p *pmtilesSource) load() error {
 	head := make([]byte, pmtiles.HeaderV3LenBytes)
 	n, err := io.ReadFull(p.f, head)
 	if n >= 4 && head[0] == 'P' && head[1] == 'M' && string(head[:7]) != "PMTiles" {
@@ -103,11 +102,11 @@ func (p *PMTiles) load() error {
 	}
 	switch h.TileType {
 	case pmtiles.Png:
-		p.meta.Format = PNG
+		p.meta.Format = imageio.PNG
 	case pmtiles.Jpeg:
-		p.meta.Format = JPEG
+		p.meta.Format = imageio.JPEG
 	case pmtiles.Webp:
-		p.meta.Format = WebP
+		p.meta.Format = imageio.WebP
 	}
 	if h.MetadataLength > 0 && h.MetadataLength < 64<<20 {
 		if b, err := p.readSection(h.MetadataOffset, h.MetadataLength, h.InternalCompression); err == nil {
@@ -118,6 +117,7 @@ func (p *PMTiles) load() error {
 					p.meta.Name = s
 				}
 				p.meta.Attribution, p.meta.Description = str("attribution"), str("description")
+				p.meta.Version = str("version")
 			}
 		}
 	}
@@ -125,7 +125,7 @@ func (p *PMTiles) load() error {
 }
 
 // readSection reads and decompresses a directory or the metadata.
-func (p *PMTiles) readSection(off, n uint64, c pmtiles.Compression) ([]byte, error) {
+func (p *pmtilesSource) readSection(off, n uint64, c pmtiles.Compression) ([]byte, error) {
 	if n > 256<<20 {
 		return nil, fmt.Errorf("%w: section of %d bytes is implausibly large", ErrNotPMTiles, n)
 	}
@@ -149,7 +149,7 @@ func (p *PMTiles) readSection(off, n uint64, c pmtiles.Compression) ([]byte, err
 
 // readDir reads a directory and its leaves (depth-limited: the spec uses at
 // most root + leaves, some writers nest one more level).
-func (p *PMTiles) readDir(off, n uint64, depth int) error {
+func (p *pmtilesSource) readDir(off, n uint64, depth int) error {
 	if depth > 3 {
 		return fmt.Errorf("%w: leaf directories nested too deep", ErrNotPMTiles)
 	}
@@ -224,7 +224,7 @@ func decodeEntries(b []byte) ([]pmtiles.EntryV3, error) {
 	return es, nil
 }
 
-func (p *PMTiles) find(id uint64) (pmtiles.EntryV3, bool) {
+func (p *pmtilesSource) find(id uint64) (pmtiles.EntryV3, bool) {
 	i := sort.Search(len(p.entries), func(i int) bool { return p.entries[i].TileID > id }) - 1
 	if i < 0 {
 		return pmtiles.EntryV3{}, false
@@ -237,7 +237,7 @@ func (p *PMTiles) find(id uint64) (pmtiles.EntryV3, bool) {
 }
 
 // Get reads one tile (nil when absent).
-func (p *PMTiles) Get(_ context.Context, t maptile.Tile) ([]byte, error) {
+func (p *pmtilesSource) Get(_ context.Context, t maptile.Tile) ([]byte, error) {
 	if t.Z > 31 {
 		return nil, nil
 	}
@@ -265,7 +265,7 @@ func (p *PMTiles) Get(_ context.Context, t maptile.Tile) ([]byte, error) {
 }
 
 // List expands the run-length entries in the zoom range.
-func (p *PMTiles) List(_ context.Context, zmin, zmax maptile.Zoom) ([]maptile.Tile, error) {
+func (p *pmtilesSource) List(_ context.Context, zmin, zmax maptile.Zoom) ([]maptile.Tile, error) {
 	var ts []maptile.Tile
 	lo := pmtiles.ZxyToID(uint8(zmin), 0, 0)
 	hi := uint64(math.MaxUint64)
@@ -282,209 +282,11 @@ func (p *PMTiles) List(_ context.Context, zmin, zmax maptile.Zoom) ([]maptile.Ti
 			ts = append(ts, maptile.New(x, y, maptile.Zoom(z)))
 		}
 	}
-	sortTiles(ts)
-	return dedupTiles(ts), nil
+	return SortTiles(ts), nil
 }
 
 // Metadata from the header and the JSON metadata.
-func (p *PMTiles) Metadata() Metadata { return p.meta }
+func (p *pmtilesSource) Metadata() Metadata { return p.meta }
 
 // Close closes the file.
-func (p *PMTiles) Close() error { return p.f.Close() }
-
-// PMTilesSink stages tiles in an SQLite store (PATH.partial, resumable) and
-// writes a clustered PMTiles v3 archive at Finish: tiles in Hilbert id order,
-// identical contents stored once (consecutive ones as run-length entries),
-// gzip-compressed directories, tile compression none (PNG/JPEG/WebP are
-// compressed already).
-type PMTilesSink struct {
-	*store
-	final  string
-	format Format
-}
-
-// OpenPMTilesSink opens or resumes the staging store.
-func OpenPMTilesSink(path string, f Format) (*PMTilesSink, error) {
-	partial := path + ".partial"
-	_, perr := os.Stat(partial)
-	_, ferr := os.Stat(path)
-	s, err := openStore(partial)
-	if err != nil {
-		return nil, err
-	}
-	if perr != nil && ferr == nil { // finished before: stage its tiles again
-		if err := importPMTiles(s, path); err != nil {
-			s.Close()
-			os.Remove(partial)
-			return nil, err
-		}
-	}
-	return &PMTilesSink{store: s, final: path, format: f}, nil
-}
-
-func importPMTiles(s *store, path string) error {
-	p, err := OpenPMTiles(path)
-	if err != nil {
-		return fmt.Errorf("output %s exists and is not readable to resume: %w", path, err)
-	}
-	defer p.Close()
-	ts, err := p.List(context.Background(), 0, 31)
-	if err != nil {
-		return err
-	}
-	var batch []Encoded
-	for _, t := range ts {
-		b, err := p.Get(context.Background(), t)
-		if err != nil {
-			return err
-		}
-		batch = append(batch, Encoded{Tile: t, Data: b})
-		if len(batch) == 256 {
-			if err := s.Write(batch); err != nil {
-				return err
-			}
-			batch = batch[:0]
-		}
-	}
-	return s.Write(batch)
-}
-
-func tileType(f Format) pmtiles.TileType {
-	switch f {
-	case JPEG:
-		return pmtiles.Jpeg
-	case WebP:
-		return pmtiles.Webp
-	}
-	return pmtiles.Png
-}
-
-// Finish writes the archive atomically and removes the staging store.
-func (s *PMTilesSink) Finish(md Metadata) error {
-	md.Format = s.format
-	if err := WritePMTiles(s.final, md, s.store); err != nil {
-		return err
-	}
-	s.store.Close()
-	return os.Remove(s.path)
-}
-
-// tileGetter is what WritePMTiles reads from.
-type tileGetter interface {
-	Get(t maptile.Tile) ([]byte, error)
-	each(fn func(t maptile.Tile, data []byte) error) error
-}
-
-// WritePMTiles writes every tile of src as a clustered archive at path.
-func WritePMTiles(path string, md Metadata, src tileGetter) error {
-	type idTile struct {
-		id uint64
-		t  maptile.Tile
-	}
-	var ids []idTile
-	if err := src.each(func(t maptile.Tile, _ []byte) error {
-		ids = append(ids, idTile{pmtiles.ZxyToID(uint8(t.Z), t.X, t.Y), t})
-		return nil
-	}); err != nil {
-		return err
-	}
-	sort.Slice(ids, func(i, j int) bool { return ids[i].id < ids[j].id })
-
-	data, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".data-*")
-	if err != nil {
-		return fmt.Errorf("output %s: %w", path, err)
-	}
-	defer os.Remove(data.Name())
-	defer data.Close()
-	bw := bufio.NewWriterSize(data, 1<<20)
-	var entries []pmtiles.EntryV3
-	seen := map[[32]byte]pmtiles.EntryV3{}
-	var off uint64
-	var lastHash [32]byte
-	contents := uint64(0)
-	for _, it := range ids {
-		b, err := src.Get(it.t)
-		if err != nil {
-			return err
-		}
-		h := sha256.Sum256(b)
-		if n := len(entries); n > 0 && h == lastHash && entries[n-1].TileID+uint64(entries[n-1].RunLength) == it.id {
-			entries[n-1].RunLength++
-			continue
-		}
-		lastHash = h
-		if e, ok := seen[h]; ok {
-			entries = append(entries, pmtiles.EntryV3{TileID: it.id, Offset: e.Offset, Length: e.Length, RunLength: 1})
-			continue
-		}
-		if _, err := bw.Write(b); err != nil {
-			return fmt.Errorf("output %s: %w", path, err)
-		}
-		e := pmtiles.EntryV3{TileID: it.id, Offset: off, Length: uint32(len(b)), RunLength: 1}
-		seen[h] = e
-		entries = append(entries, e)
-		off += uint64(len(b))
-		contents++
-	}
-	if err := bw.Flush(); err != nil {
-		return fmt.Errorf("output %s: %w", path, err)
-	}
-
-	root, leaves, _ := pmtiles.BuildDirectories(entries, 16384-pmtiles.HeaderV3LenBytes, pmtiles.Gzip)
-	meta := map[string]any{"name": md.Name, "format": string(md.Format), "type": "baselayer"}
-	if md.Attribution != "" {
-		meta["attribution"] = md.Attribution
-	}
-	if md.Description != "" {
-		meta["description"] = md.Description
-	}
-	metaBytes, err := pmtiles.SerializeMetadata(meta, pmtiles.Gzip)
-	if err != nil {
-		return fmt.Errorf("output %s: metadata: %w", path, err)
-	}
-	var addressed uint64
-	for _, e := range entries {
-		addressed += uint64(e.RunLength)
-	}
-	e7 := func(v float64) int32 { return int32(math.Round(v * 1e7)) }
-	c := md.Bounds.Center()
-	h := pmtiles.HeaderV3{
-		SpecVersion:         3,
-		RootOffset:          pmtiles.HeaderV3LenBytes,
-		RootLength:          uint64(len(root)),
-		MetadataOffset:      pmtiles.HeaderV3LenBytes + uint64(len(root)),
-		MetadataLength:      uint64(len(metaBytes)),
-		LeafDirectoryOffset: pmtiles.HeaderV3LenBytes + uint64(len(root)) + uint64(len(metaBytes)),
-		LeafDirectoryLength: uint64(len(leaves)),
-		TileDataLength:      off,
-		AddressedTilesCount: addressed,
-		TileEntriesCount:    uint64(len(entries)),
-		TileContentsCount:   contents,
-		Clustered:           true,
-		InternalCompression: pmtiles.Gzip,
-		TileCompression:     pmtiles.NoCompression,
-		TileType:            tileType(md.Format),
-		MinZoom:             uint8(md.MinZoom),
-		MaxZoom:             uint8(md.MaxZoom),
-		MinLonE7:            e7(md.Bounds.Min[0]),
-		MinLatE7:            e7(md.Bounds.Min[1]),
-		MaxLonE7:            e7(md.Bounds.Max[0]),
-		MaxLatE7:            e7(md.Bounds.Max[1]),
-		CenterZoom:          uint8(md.MinZoom),
-		CenterLonE7:         e7(c[0]),
-		CenterLatE7:         e7(c[1]),
-	}
-	h.TileDataOffset = h.LeafDirectoryOffset + h.LeafDirectoryLength
-	if _, err := data.Seek(0, io.SeekStart); err != nil {
-		return fmt.Errorf("output %s: %w", path, err)
-	}
-	return pipeline.WriteFileAtomic(path, func(w io.Writer) error {
-		for _, part := range [][]byte{pmtiles.SerializeHeader(h), root, metaBytes, leaves} {
-			if _, err := w.Write(part); err != nil {
-				return err
-			}
-		}
-		_, err := io.Copy(w, data)
-		return err
-	})
-}
+func (p *pmtilesSource) Close() error { return p.f.Close() }

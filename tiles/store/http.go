@@ -1,4 +1,4 @@
-package tiles
+package store
 
 import (
 	"context"
@@ -21,8 +21,8 @@ import (
 	"github.com/stylize/stylize/pipeline"
 )
 
-// UserAgent names the tool to tile servers, as their policies ask.
-const UserAgent = "stylize/0.1 (+https://github.com/stylize/stylize; map tile restyling)"
+// userAgent names the tool to tile servers, as their policies ask.
+const userAgent = "stylize/0.1 (+https://github.com/stylize/stylize; map tile restyling)"
 
 // HTTPOptions configure an HTTP tile source. The zero value is polite.
 type HTTPOptions struct {
@@ -60,11 +60,11 @@ func (o *HTTPOptions) applyDefaults() {
 // ErrForbiddenServer is returned for servers whose policy forbids bulk use.
 var ErrForbiddenServer = errors.New("bulk download refused")
 
-// HTTP reads tiles from a {z}/{x}/{y} URL template, politely: a cap on
+// httpSource reads tiles from a {z}/{x}/{y} URL template, politely: a cap on
 // requests in flight, a rate limit, retries with exponential backoff on
 // 429/5xx/timeouts (honouring Retry-After), an honest User-Agent and an
 // on-disk cache so a re-run does not fetch again.
-type HTTP struct {
+type httpSource struct {
 	tmpl string
 	host string
 	o    HTTPOptions
@@ -74,9 +74,9 @@ type HTTP struct {
 	ua   string
 }
 
-// OpenHTTP checks the template and refuses the OpenStreetMap Foundation's
+// openHTTP checks the template and refuses the OpenStreetMap Foundation's
 // tile servers.
-func OpenHTTP(tmpl string, o HTTPOptions) (*HTTP, error) {
+func openHTTP(tmpl string, o HTTPOptions) (*httpSource, error) {
 	o.applyDefaults()
 	u, err := url.Parse(strings.NewReplacer("{z}", "0", "{x}", "0", "{y}", "0", "{-y}", "0").Replace(tmpl))
 	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
@@ -89,19 +89,19 @@ func OpenHTTP(tmpl string, o HTTPOptions) (*HTTP, error) {
 	if host == "tile.openstreetmap.org" || strings.HasSuffix(host, ".tile.openstreetmap.org") {
 		return nil, fmt.Errorf("open source %s: %w: the OpenStreetMap Foundation's tile servers are run on donated resources and their tile usage policy (https://operations.osmfoundation.org/policies/tiles/) forbids bulk downloading; use a tile provider that allows it, your own tile server, or an MBTiles/PMTiles extract", tmpl, ErrForbiddenServer)
 	}
-	ua := UserAgent
+	ua := userAgent
 	if o.Contact != "" {
 		ua = strings.TrimSuffix(ua, ")") + "; " + o.Contact + ")"
 	}
-	return &HTTP{tmpl: tmpl, host: host, o: o, sem: make(chan struct{}, o.Concurrency), ua: ua}, nil
+	return &httpSource{tmpl: tmpl, host: host, o: o, sem: make(chan struct{}, o.Concurrency), ua: ua}, nil
 }
 
-func (h *HTTP) url(t maptile.Tile) string {
+func (h *httpSource) url(t maptile.Tile) string {
 	return strings.NewReplacer("{z}", strconv.Itoa(int(t.Z)), "{x}", strconv.Itoa(int(t.X)),
 		"{y}", strconv.Itoa(int(t.Y)), "{-y}", strconv.Itoa(int(FlipY(t.Z, t.Y)))).Replace(h.tmpl)
 }
 
-func (h *HTTP) cachePath(t maptile.Tile) string {
+func (h *httpSource) cachePath(t maptile.Tile) string {
 	return filepath.Join(h.o.CacheDir, h.host, strconv.Itoa(int(t.Z)), strconv.Itoa(int(t.X)), strconv.Itoa(int(t.Y)))
 }
 
@@ -109,7 +109,7 @@ func (h *HTTP) cachePath(t maptile.Tile) string {
 const emptyMark = "stylize:empty"
 
 // Get fetches one tile; 404 and 204 mean no tile (nil, nil).
-func (h *HTTP) Get(ctx context.Context, t maptile.Tile) ([]byte, error) {
+func (h *httpSource) Get(ctx context.Context, t maptile.Tile) ([]byte, error) {
 	if h.o.CacheDir != "" {
 		b, err := os.ReadFile(h.cachePath(t))
 		if err == nil {
@@ -140,7 +140,7 @@ func (h *HTTP) Get(ctx context.Context, t maptile.Tile) ([]byte, error) {
 }
 
 // wait blocks until the rate limit allows one more request.
-func (h *HTTP) wait(ctx context.Context) error {
+func (h *httpSource) wait(ctx context.Context) error {
 	h.mu.Lock()
 	now := time.Now()
 	start := h.next
@@ -174,7 +174,7 @@ type retryable struct {
 
 func (r retryable) Error() string { return r.err.Error() }
 
-func (h *HTTP) fetch(ctx context.Context, t maptile.Tile) ([]byte, error) {
+func (h *httpSource) fetch(ctx context.Context, t maptile.Tile) ([]byte, error) {
 	u := h.url(t)
 	delay := h.o.Backoff
 	var last error
@@ -206,7 +206,7 @@ func (h *HTTP) fetch(ctx context.Context, t maptile.Tile) ([]byte, error) {
 	return nil, fmt.Errorf("tile %s: %w (gave up after %d tries)", TileString(t), last, h.o.Retries+1)
 }
 
-func (h *HTTP) once(ctx context.Context, u string) ([]byte, error) {
+func (h *httpSource) once(ctx context.Context, u string) ([]byte, error) {
 	select {
 	case h.sem <- struct{}{}:
 	case <-ctx.Done():
@@ -258,12 +258,12 @@ func (h *HTTP) once(ctx context.Context, u string) ([]byte, error) {
 }
 
 // List is not possible over HTTP.
-func (h *HTTP) List(context.Context, maptile.Zoom, maptile.Zoom) ([]maptile.Tile, error) {
+func (h *httpSource) List(context.Context, maptile.Zoom, maptile.Zoom) ([]maptile.Tile, error) {
 	return nil, ErrCannotList
 }
 
 // Metadata names the host.
-func (h *HTTP) Metadata() Metadata { return Metadata{Name: h.host} }
+func (h *httpSource) Metadata() Metadata { return Metadata{Name: h.host} }
 
 // Close does nothing.
-func (h *HTTP) Close() error { return nil }
+func (h *httpSource) Close() error { return nil }

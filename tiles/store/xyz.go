@@ -1,4 +1,4 @@
-package tiles
+package store
 
 import (
 	"context"
@@ -8,24 +8,24 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 
 	"github.com/paulmach/orb/maptile"
 
 	"github.com/stylize/stylize/pipeline"
+	"github.com/stylize/stylize/pipeline/imageio"
 )
 
-// XYZ is a z/x/y.ext folder of tiles.
-type XYZ struct {
+// xyzDir is a z/x/y.ext folder of tiles.
+type xyzDir struct {
 	dir string
 	tms bool
 	ext []string // extensions tried, the first found wins
 }
 
-// OpenXYZ opens a tile folder; tms flips y.
-func OpenXYZ(dir string, tms bool) (*XYZ, error) {
+// openXYZ opens a tile folder; tms flips y.
+func openXYZ(dir string, tms bool) (*xyzDir, error) {
 	ents, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, fmt.Errorf("open source %s: %w", dir, unwrapPath(err))
@@ -39,10 +39,10 @@ func OpenXYZ(dir string, tms bool) (*XYZ, error) {
 	if zooms == 0 {
 		return nil, fmt.Errorf("open source %s: not a tile folder (no zoom folders z/x/y.png)", dir)
 	}
-	return &XYZ{dir: dir, tms: tms, ext: []string{".png", ".jpg", ".jpeg", ".webp"}}, nil
+	return &xyzDir{dir: dir, tms: tms, ext: []string{".png", ".jpg", ".jpeg", ".webp"}}, nil
 }
 
-func (s *XYZ) row(t maptile.Tile) uint32 {
+func (s *xyzDir) row(t maptile.Tile) uint32 {
 	if s.tms {
 		return FlipY(t.Z, t.Y)
 	}
@@ -50,7 +50,7 @@ func (s *XYZ) row(t maptile.Tile) uint32 {
 }
 
 // Get reads one tile (nil when the file does not exist).
-func (s *XYZ) Get(_ context.Context, t maptile.Tile) ([]byte, error) {
+func (s *xyzDir) Get(_ context.Context, t maptile.Tile) ([]byte, error) {
 	base := filepath.Join(s.dir, strconv.Itoa(int(t.Z)), strconv.Itoa(int(t.X)), strconv.Itoa(int(s.row(t))))
 	for _, e := range s.ext {
 		b, err := os.ReadFile(base + e)
@@ -65,7 +65,7 @@ func (s *XYZ) Get(_ context.Context, t maptile.Tile) ([]byte, error) {
 }
 
 // List walks the zoom folders.
-func (s *XYZ) List(_ context.Context, zmin, zmax maptile.Zoom) ([]maptile.Tile, error) {
+func (s *xyzDir) List(_ context.Context, zmin, zmax maptile.Zoom) ([]maptile.Tile, error) {
 	var ts []maptile.Tile
 	for z := zmin; z <= zmax; z++ {
 		zd := filepath.Join(s.dir, strconv.Itoa(int(z)))
@@ -101,11 +101,10 @@ func (s *XYZ) List(_ context.Context, zmin, zmax maptile.Zoom) ([]maptile.Tile, 
 			}
 		}
 	}
-	sortTiles(ts)
-	return dedupTiles(ts), nil
+	return SortTiles(ts), nil
 }
 
-func (s *XYZ) known(ext string) bool {
+func (s *xyzDir) known(ext string) bool {
 	for _, e := range s.ext {
 		if strings.EqualFold(e, ext) {
 			return true
@@ -115,46 +114,21 @@ func (s *XYZ) known(ext string) bool {
 }
 
 // Metadata of a folder is unknown beyond its zooms.
-func (s *XYZ) Metadata() Metadata {
+func (s *xyzDir) Metadata() Metadata {
 	return Metadata{Name: filepath.Base(filepath.Clean(s.dir))}
 }
 
 // Close does nothing.
-func (s *XYZ) Close() error { return nil }
+func (s *xyzDir) Close() error { return nil }
 
-// sortTiles orders by zoom, then y, then x (rows of a map).
-func sortTiles(ts []maptile.Tile) {
-	sort.Slice(ts, func(i, j int) bool {
-		a, b := ts[i], ts[j]
-		if a.Z != b.Z {
-			return a.Z < b.Z
-		}
-		if a.Y != b.Y {
-			return a.Y < b.Y
-		}
-		return a.X < b.X
-	})
-}
-
-func dedupTiles(ts []maptile.Tile) []maptile.Tile {
-	out := ts[:0]
-	for i, t := range ts {
-		if i > 0 && t == ts[i-1] {
-			continue
-		}
-		out = append(out, t)
-	}
-	return out
-}
-
-// XYZSink writes z/x/y.ext files, each atomically (temp + rename).
-type XYZSink struct {
+// xyzSink writes z/x/y.ext files, each atomically (temp + rename).
+type xyzSink struct {
 	dir    string
-	format Format
+	format imageio.Format
 }
 
-// OpenXYZSink creates the folder when missing (its parent must exist).
-func OpenXYZSink(dir string, f Format) (*XYZSink, error) {
+// openXYZSink creates the folder when missing (its parent must exist).
+func openXYZSink(dir string, f imageio.Format) (*xyzSink, error) {
 	if st, err := os.Stat(filepath.Dir(filepath.Clean(dir))); err != nil || !st.IsDir() {
 		return nil, fmt.Errorf("output %s: folder %s does not exist", dir, filepath.Dir(filepath.Clean(dir)))
 	}
@@ -171,31 +145,15 @@ func OpenXYZSink(dir string, f Format) (*XYZSink, error) {
 	if err != nil {
 		return nil, fmt.Errorf("output %s: %w", dir, unwrapPath(err))
 	}
-	return &XYZSink{dir: dir, format: f}, nil
+	return &xyzSink{dir: dir, format: f}, nil
 }
 
-// isTemp matches the temporary files of pipeline.CreateAtomic and of the
-// archive writers (".NAME.tmp-*", ".NAME.data-*").
-func isTemp(name string) bool {
-	return strings.HasPrefix(name, ".") && (strings.Contains(name, ".tmp-") || strings.Contains(name, ".data-"))
-}
-
-// removeTemps deletes leftovers of an interrupted finish next to path.
-func removeTemps(path string) {
-	ms, _ := filepath.Glob(filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".*-*"))
-	for _, m := range ms {
-		if isTemp(filepath.Base(m)) {
-			os.Remove(m)
-		}
-	}
-}
-
-func (s *XYZSink) path(t maptile.Tile) string {
+func (s *xyzSink) path(t maptile.Tile) string {
 	return filepath.Join(s.dir, strconv.Itoa(int(t.Z)), strconv.Itoa(int(t.X)), strconv.Itoa(int(t.Y))+"."+string(s.format))
 }
 
 // Has reports whether the tile file exists.
-func (s *XYZSink) Has(t maptile.Tile) (bool, error) {
+func (s *xyzSink) Has(t maptile.Tile) (bool, error) {
 	_, err := os.Stat(s.path(t))
 	if err == nil {
 		return true, nil
@@ -207,7 +165,7 @@ func (s *XYZSink) Has(t maptile.Tile) (bool, error) {
 }
 
 // Get reads a written tile.
-func (s *XYZSink) Get(t maptile.Tile) ([]byte, error) {
+func (s *xyzSink) Get(t maptile.Tile) ([]byte, error) {
 	b, err := os.ReadFile(s.path(t))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
@@ -219,7 +177,7 @@ func (s *XYZSink) Get(t maptile.Tile) ([]byte, error) {
 }
 
 // Write writes each tile atomically.
-func (s *XYZSink) Write(batch []Encoded) error {
+func (s *xyzSink) Write(batch []Encoded) error {
 	for _, e := range batch {
 		p := s.path(e.Tile)
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
@@ -236,7 +194,7 @@ func (s *XYZSink) Write(batch []Encoded) error {
 const stateDir = ".stylize-state"
 
 // State reads run state kept in a hidden folder of the output.
-func (s *XYZSink) State(key string) ([]byte, error) {
+func (s *xyzSink) State(key string) ([]byte, error) {
 	b, err := os.ReadFile(filepath.Join(s.dir, stateDir, key))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
@@ -245,7 +203,7 @@ func (s *XYZSink) State(key string) ([]byte, error) {
 }
 
 // SetState stores run state atomically.
-func (s *XYZSink) SetState(key string, v []byte) error {
+func (s *xyzSink) SetState(key string, v []byte) error {
 	d := filepath.Join(s.dir, stateDir)
 	if err := os.MkdirAll(d, 0o755); err != nil {
 		return fmt.Errorf("output %s: %w", d, unwrapPath(err))
@@ -254,7 +212,7 @@ func (s *XYZSink) SetState(key string, v []byte) error {
 }
 
 // Finish removes the run state; a folder has no metadata file.
-func (s *XYZSink) Finish(Metadata) error {
+func (s *xyzSink) Finish(Metadata) error {
 	if err := os.RemoveAll(filepath.Join(s.dir, stateDir)); err != nil {
 		return fmt.Errorf("output %s: %w", s.dir, err)
 	}
@@ -262,4 +220,4 @@ func (s *XYZSink) Finish(Metadata) error {
 }
 
 // Close does nothing.
-func (s *XYZSink) Close() error { return nil }
+func (s *xyzSink) Close() error { return nil }

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -165,28 +166,34 @@ func (s *state) record(out, fp string) error {
 // (then the output is always redone).
 func fingerprint(j *Job, in string) string {
 	h := sha256.New()
-	o := j.Options
-	// How the work is done, not what it makes: changing these redoes nothing.
-	o.Threads, o.Workers, o.UserAgent, o.Rate, o.HTTPConcurrency, o.Cache = nil, nil, "", nil, nil, ""
+	o := Values{}
+	var files []string
+	for k, val := range j.Options {
+		if howKeys[k] {
+			continue // how the work is done, not what it makes: changing these redoes nothing
+		}
+		o[k] = val
+		if p, ok := val.(string); ok && filepath.IsAbs(p) && k != "model" {
+			files = append(files, p) // a file the output is made from (geojson:)
+		}
+	}
 	// Paths absolute: the same batch run from another folder is the same work.
 	m := *j.ModelRef
 	if !onnx.IsBuiltin(m.Path) {
 		m.Path = absPath(m.Path)
 	}
-	if o.GeoJSON != "" {
-		o.GeoJSON = absPath(o.GeoJSON)
-	}
 	if !strings.Contains(in, "://") {
 		in = absPath(in)
 	}
-	enc := json.NewEncoder(h)
-	_ = enc.Encode(struct {
-		Kind    Kind
-		Options Options
-		Model   ModelDef
-		Source  string
-	}{j.Kind, o, m, in})
-	for _, p := range []string{in, m.Path, o.GeoJSON} {
+	_ = json.NewEncoder(h).Encode(struct {
+		Kind        Kind
+		Options     Values
+		Model       string
+		Conventions any
+		Source      string
+	}{j.Kind, o, m.Path, m.Conventions, in})
+	sort.Strings(files)
+	for _, p := range append([]string{in, m.Path}, files...) {
 		if p == "" || onnx.IsBuiltin(p) || strings.Contains(p, "://") {
 			continue
 		}
@@ -198,6 +205,10 @@ func fingerprint(j *Job, in string) string {
 	}
 	return hex.EncodeToString(h.Sum(nil))
 }
+
+// howKeys are the options that say how the work is done, not what it
+// makes (threads, workers, HTTP politeness and cache).
+var howKeys = map[string]bool{"threads": true, "workers": true, "user_agent": true, "rate": true, "http_concurrency": true, "cache": true}
 
 // Plan writes the expanded plan: each job, its model and options, and
 // every input → output with what a run would do with it.
@@ -223,18 +234,16 @@ func (b *Batch) Plan(w io.Writer) {
 	}
 }
 
-// optionsString lists the options set on a job as key=value.
+// optionsString lists the options set on a job as key=value, in the
+// kind's order.
 func (j *Job) optionsString() string {
-	b, _ := json.Marshal(j.Options)
-	var m map[string]any
-	_ = json.Unmarshal(b, &m)
 	var parts []string
-	for _, k := range jsonOrder(j.Options) {
-		v, ok := m[k]
-		if !ok || v == nil || v == "" || k == "Model" {
+	for _, k := range j.keys {
+		v, ok := j.Options[k]
+		if !ok || v == nil || v == "" || k == "model" {
 			continue
 		}
-		parts = append(parts, fmt.Sprintf("%s=%v", yamlName(k), v))
+		parts = append(parts, fmt.Sprintf("%s=%v", k, v))
 	}
 	return strings.Join(parts, " ")
 }

@@ -238,6 +238,16 @@ func (d *decoder) decode(n ast.Node, v reflect.Value, path string) {
 			d.decode(e, el, fmt.Sprintf("%s[%d]", path, i))
 			v.Set(reflect.Append(v, el))
 		}
+	case reflect.String, reflect.Bool, reflect.Int, reflect.Float64:
+		d.decodeScalar(n, v, path, p)
+	default:
+		panic("configs: no decoder for " + v.Type().String()) // programmer error: schema type not handled
+	}
+}
+
+// decodeScalar stores a string, bool, int or float node into v.
+func (d *decoder) decodeScalar(n ast.Node, v reflect.Value, path string, p pos) {
+	switch v.Kind() {
 	case reflect.String:
 		switch s := n.(type) {
 		case *ast.StringNode:
@@ -278,8 +288,6 @@ func (d *decoder) decode(n ast.Node, v reflect.Value, path string) {
 		default:
 			d.problem(p, path, "want a number, got %s", what(n))
 		}
-	default:
-		panic("configs: no decoder for " + v.Type().String()) // programmer error: schema type not handled
 	}
 }
 
@@ -292,6 +300,13 @@ func mappingPairs(n ast.Node) ([]*ast.MappingValueNode, bool) {
 		return []*ast.MappingValueNode{m}, true
 	}
 	return nil, false
+}
+
+// decodeAs decodes n as a T.
+func decodeAs[T any](d *decoder, n ast.Node, path string) T {
+	var x T
+	d.decode(n, reflect.ValueOf(&x).Elem(), path)
+	return x
 }
 
 // fieldIndex lists a struct's yaml keys (inline structs flattened).
@@ -394,35 +409,21 @@ func (d *decoder) typed(raw any, typ option.Type, path string) (any, bool) {
 	var out any
 	switch typ {
 	case option.Bool:
-		var b bool
-		d.decode(n, reflect.ValueOf(&b).Elem(), path)
-		out = b
+		out = decodeAs[bool](d, n, path)
 	case option.Int:
-		var i int
-		d.decode(n, reflect.ValueOf(&i).Elem(), path)
-		out = i
+		out = decodeAs[int](d, n, path)
 	case option.Float:
-		var f float64
-		d.decode(n, reflect.ValueOf(&f).Elem(), path)
-		out = f
+		out = decodeAs[float64](d, n, path)
 	case option.String:
-		var s string
-		d.decode(n, reflect.ValueOf(&s).Elem(), path)
-		out = s
+		out = decodeAs[string](d, n, path)
 	case option.Strings:
-		var l StringList
-		d.decode(n, reflect.ValueOf(&l).Elem(), path)
-		out = []string(l)
+		out = []string(decodeAs[StringList](d, n, path))
 	case option.Floats:
-		var fs []float64
 		if _, seq := n.(*ast.SequenceNode); seq {
-			d.decode(n, reflect.ValueOf(&fs).Elem(), path)
+			out = decodeAs[[]float64](d, n, path)
 		} else {
-			var f float64
-			d.decode(n, reflect.ValueOf(&f).Elem(), path)
-			fs = []float64{f}
+			out = []float64{decodeAs[float64](d, n, path)} // one number: a list of one
 		}
-		out = fs
 	}
 	return out, len(d.probs) == before
 }

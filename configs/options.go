@@ -174,21 +174,7 @@ func (v *validator) report(err error, path string) {
 }
 
 func (v *validator) reportAt(err error, at func(key string) string, path string) {
-	var leaves []error
-	var walk func(error)
-	walk = func(err error) {
-		if j, ok := err.(interface{ Unwrap() []error }); ok {
-			for _, e := range j.Unwrap() {
-				walk(e)
-			}
-			return
-		}
-		leaves = append(leaves, err)
-	}
-	if err != nil {
-		walk(err)
-	}
-	for _, e := range leaves {
+	for _, e := range option.Leaves(err) {
 		var oe *option.Error
 		if errors.As(e, &oe) {
 			v.at(at(oe.Key), "%s", oe.Message())

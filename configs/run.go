@@ -277,32 +277,12 @@ func (b *Batch) Run(ctx context.Context, opt RunOptions) (*Report, error) {
 		return nil, fmt.Errorf("report %s: %w", b.Report, err)
 	}
 	st := loadState(b.StatePath())
-	rep := &Report{File: b.File, Started: time.Now(), Jobs: make([]JobReport, len(b.Jobs))}
-	for i, j := range b.Jobs {
-		rep.Jobs[i] = JobReport{Name: j.Name, Kind: j.Kind, Model: j.ModelRef.Name, Status: StatusCancelled, Outputs: []string{}}
-		for _, it := range j.Items {
-			rep.Jobs[i].Items = append(rep.Jobs[i].Items, ItemReport{Input: it.Input, Output: it.Output, Status: StatusCancelled})
-		}
-	}
+	rep := b.newReport()
 	var mu sync.Mutex // guards rep and the report file
 	save := func() error {
 		mu.Lock()
 		defer mu.Unlock()
-		rep.Finished = time.Now()
-		rep.Seconds = rep.Finished.Sub(rep.Started).Seconds()
-		rep.Done, rep.Skipped, rep.Failed, rep.Cancelled = 0, 0, 0, 0
-		for _, jr := range rep.Jobs {
-			switch jr.Status {
-			case StatusDone:
-				rep.Done++
-			case StatusSkipped:
-				rep.Skipped++
-			case StatusFailed:
-				rep.Failed++
-			default:
-				rep.Cancelled++
-			}
-		}
+		rep.count()
 		return pipeline.WriteJSON(b.Report, rep)
 	}
 
@@ -350,6 +330,37 @@ func (b *Batch) Run(ctx context.Context, opt RunOptions) (*Report, error) {
 			strings.Join(names, ", "), b.Report)
 	}
 	return rep, nil
+}
+
+// newReport is the report before the run: every job and item cancelled.
+func (b *Batch) newReport() *Report {
+	rep := &Report{File: b.File, Started: time.Now(), Jobs: make([]JobReport, len(b.Jobs))}
+	for i, j := range b.Jobs {
+		rep.Jobs[i] = JobReport{Name: j.Name, Kind: j.Kind, Model: j.ModelRef.Name, Status: StatusCancelled, Outputs: []string{}}
+		for _, it := range j.Items {
+			rep.Jobs[i].Items = append(rep.Jobs[i].Items, ItemReport{Input: it.Input, Output: it.Output, Status: StatusCancelled})
+		}
+	}
+	return rep
+}
+
+// count updates the finish time and the counts of jobs by status.
+func (rep *Report) count() {
+	rep.Finished = time.Now()
+	rep.Seconds = rep.Finished.Sub(rep.Started).Seconds()
+	rep.Done, rep.Skipped, rep.Failed, rep.Cancelled = 0, 0, 0, 0
+	for _, jr := range rep.Jobs {
+		switch jr.Status {
+		case StatusDone:
+			rep.Done++
+		case StatusSkipped:
+			rep.Skipped++
+		case StatusFailed:
+			rep.Failed++
+		default:
+			rep.Cancelled++
+		}
+	}
 }
 
 // runJob runs a job's items in order.

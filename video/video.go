@@ -160,19 +160,7 @@ type item struct {
 // everything succeeded; on error or cancellation ffmpeg is stopped and
 // nothing is left behind.
 func Stylize(ctx context.Context, in, out string, o Options) (*Report, error) {
-	if err := o.Validate(); err != nil {
-		return nil, err
-	}
-	o.applyDefaults()
-	if err := CheckOutput(out); err != nil {
-		return nil, err
-	}
-	if !strings.Contains(in, "://") {
-		if err := checkInput(in); err != nil {
-			return nil, err
-		}
-	}
-	if err := lookTools(); err != nil {
+	if err := preflight(in, out, &o); err != nil {
 		return nil, err
 	}
 	start := time.Now()
@@ -194,13 +182,7 @@ func Stylize(ctx context.Context, in, out string, o Options) (*Report, error) {
 	if proc == nil {
 		proc = NewPerFrame(o.Engine)
 	}
-	var infer0, proc0 time.Duration
-	if o.Engine != nil {
-		infer0, _ = o.Engine.InferenceTime()
-	}
-	if it, ok := proc.(interface{ InferenceTime() time.Duration }); ok {
-		proc0 = it.InferenceTime()
-	}
+	t0 := inferenceTimes(o.Engine, proc)
 
 	// The encoder lives outside the pipeline's errgroup: it must outlive
 	// Run to finish the file, and die with the run when it fails.
@@ -219,28 +201,7 @@ func Stylize(ctx context.Context, in, out string, o Options) (*Report, error) {
 	})
 	defer prog.Finish() // also after a failure: the last line says how far it got
 	frames := 0
-	src := func(ctx context.Context, emit func(*pipeline.Frame) error) error {
-		dec, err := startDecoder(ctx, info, p)
-		if err != nil {
-			return err
-		}
-		defer dec.stop()
-		for {
-			f := pool.Get()
-			err := dec.Read(f)
-			if err == io.EOF {
-				pool.Put(f)
-				break
-			}
-			if err != nil {
-				return err
-			}
-			if err := emit(f); err != nil {
-				return err
-			}
-		}
-		return checkCount(in, dec.frames, p.Frames, &dec.stderr)
-	}
+	src := decodeSource(in, info, p, pool)
 	work := func(ctx context.Context, f *pipeline.Frame) (item, error) {
 		r, err := proc.Parallel(ctx, f)
 		if err != nil {
@@ -274,6 +235,70 @@ func Stylize(ctx context.Context, in, out string, o Options) (*Report, error) {
 	if err := af.Commit(); err != nil {
 		return nil, err
 	}
+	return o.report(in, out, start, frames, p, proc, t0), nil
+}
+
+// preflight validates the options (then fills the defaults) and checks
+// the output name, the input file and the tools before anything starts.
+func preflight(in, out string, o *Options) error {
+	if err := o.Validate(); err != nil {
+		return err
+	}
+	o.applyDefaults()
+	if err := CheckOutput(out); err != nil {
+		return err
+	}
+	if !strings.Contains(in, "://") {
+		if err := checkInput(in); err != nil {
+			return err
+		}
+	}
+	return lookTools()
+}
+
+// decodeSource is the pipeline's source: the decoded frames of in.
+func decodeSource(in string, info *Info, p *plan, pool *pipeline.FramePool) func(context.Context, func(*pipeline.Frame) error) error {
+	return func(ctx context.Context, emit func(*pipeline.Frame) error) error {
+		dec, err := startDecoder(ctx, info, p)
+		if err != nil {
+			return err
+		}
+		defer dec.stop()
+		for {
+			f := pool.Get()
+			err := dec.Read(f)
+			if err == io.EOF {
+				pool.Put(f)
+				break
+			}
+			if err != nil {
+				return err
+			}
+			if err := emit(f); err != nil {
+				return err
+			}
+		}
+		return checkCount(in, dec.frames, p.Frames, &dec.stderr)
+	}
+}
+
+// modelTimes are the model time the engine and the processor had
+// spent before the run (the report counts the difference).
+type modelTimes struct{ engine, proc time.Duration }
+
+func inferenceTimes(eng *model.Engine, proc Processor) modelTimes {
+	var t modelTimes
+	if eng != nil {
+		t.engine, _ = eng.InferenceTime()
+	}
+	if it, ok := proc.(interface{ InferenceTime() time.Duration }); ok {
+		t.proc = it.InferenceTime()
+	}
+	return t
+}
+
+// report summarises a finished run.
+func (o *Options) report(in, out string, start time.Time, frames int, p *plan, proc Processor, t0 modelTimes) *Report {
 	r := &Report{
 		Input: in, Output: out, Frames: frames, Seconds: time.Since(start).Seconds(),
 		VideoSeconds: float64(frames) / p.FPS.Float(), Width: p.W, Height: p.H,
@@ -287,18 +312,18 @@ func Stylize(ctx context.Context, in, out string, o Options) (*Report, error) {
 	}
 	if o.Engine != nil {
 		t, _ := o.Engine.InferenceTime()
-		r.InferenceSeconds = (t - infer0).Seconds()
+		r.InferenceSeconds = (t - t0.engine).Seconds()
 		r.Model, r.Device = o.Engine.Name(), o.Engine.Device()
 	}
 	// Processors that run models of their own (temporal's split halves)
 	// report that time and a summary.
 	if it, ok := proc.(interface{ InferenceTime() time.Duration }); ok {
-		r.InferenceSeconds += (it.InferenceTime() - proc0).Seconds()
+		r.InferenceSeconds += (it.InferenceTime() - t0.proc).Seconds()
 	}
 	if s, ok := proc.(interface{ Summary() string }); ok {
 		r.Processor = s.Summary()
 	}
-	return r, nil
+	return r
 }
 
 // checkCount fails a run whose decoder delivered clearly fewer frames than

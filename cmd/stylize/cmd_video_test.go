@@ -176,6 +176,9 @@ func TestVideoTemporalDefault(t *testing.T) {
 		{[]string{"--temporal-weight", "0"}, ""},
 		{[]string{"--temporal-weight", "0.5"}, "output weight 0.5"},
 	} {
+		if testing.Short() && len(tc.args) > 0 && tc.args[0] == "--temporal-weight" {
+			continue // -short: the default and off are enough
+		}
 		rep := filepath.Join(dir, "rep.json")
 		args := append([]string{"-m", "builtin:ink", "--quiet", "--report", rep, "-o", filepath.Join(dir, "out.mp4")}, tc.args...)
 		if err := runVideo(context.Background(), append(args, in), io.Discard, io.Discard); err != nil {

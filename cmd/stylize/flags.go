@@ -76,21 +76,13 @@ func flagErrors(cmd string, err error) error {
 		return nil
 	}
 	var msgs []string
-	var walk func(error)
-	walk = func(err error) {
-		if j, ok := err.(interface{ Unwrap() []error }); ok {
-			for _, e := range j.Unwrap() {
-				walk(e)
-			}
-			return
-		}
+	for _, e := range option.Leaves(err) {
 		var oe *option.Error
-		if errors.As(err, &oe) {
+		if errors.As(e, &oe) {
 			msgs = append(msgs, "--"+strings.ReplaceAll(oe.Key, "_", "-")+" "+oe.Message())
 		} else {
-			msgs = append(msgs, err.Error())
+			msgs = append(msgs, e.Error())
 		}
 	}
-	walk(err)
 	return usagef("%s: %s", cmd, strings.Join(msgs, "; "))
 }

@@ -73,7 +73,7 @@ func (x *tilesExecutor) Check(ctx context.Context, j *configs.Job) []error {
 		return nil
 	}
 	_, err := x.options(j, j.Items[0].Input, j.Items[0].Output)
-	return leaves(err)
+	return option.Leaves(err)
 }
 
 func (x *tilesExecutor) Run(ctx context.Context, t configs.Task) error {
@@ -84,19 +84,4 @@ func (x *tilesExecutor) Run(ctx context.Context, t configs.Task) error {
 	k.tiles.Quiet, k.tiles.Progress = t.Progress.Quiet, t.Progress.W
 	_, err = k.run(ctx, x.engines.Acquire)
 	return err
-}
-
-// leaves lists the errors joined in err (errors.Join), each on its own.
-func leaves(err error) []error {
-	if err == nil {
-		return nil
-	}
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		var out []error
-		for _, e := range j.Unwrap() {
-			out = append(out, leaves(e)...)
-		}
-		return out
-	}
-	return []error{err}
 }

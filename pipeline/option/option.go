@@ -187,24 +187,30 @@ func (e *Error) Message() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
+// Leaves lists the errors joined in err (errors.Join, nested), each on
+// its own; nil for nil.
+func Leaves(err error) []error {
+	if err == nil {
+		return nil
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []error
+		for _, e := range j.Unwrap() {
+			out = append(out, Leaves(e)...)
+		}
+		return out
+	}
+	return []error{err}
+}
+
 // Errors lists the *Error values in err (as made by errors.Join).
 func Errors(err error) []*Error {
 	var out []*Error
-	var walk func(error)
-	walk = func(err error) {
-		if j, ok := err.(interface{ Unwrap() []error }); ok {
-			for _, e := range j.Unwrap() {
-				walk(e)
-			}
-			return
-		}
+	for _, e := range Leaves(err) {
 		var oe *Error
-		if errors.As(err, &oe) {
+		if errors.As(e, &oe) {
 			out = append(out, oe)
 		}
-	}
-	if err != nil {
-		walk(err)
 	}
 	return out
 }

@@ -197,6 +197,7 @@ func TestCLIBatchParity(t *testing.T) {
 		"  - {name: p, kind: image, strength: 0.8, input: " + abs + ", output: batch/p.webp}\n" +
 		"  - {name: v, kind: video, height: 32, crf: 30, preset: ultrafast, input: clip.mp4, output: batch/v.mp4}\n" +
 		"  - {name: t, kind: tiles, source: tiles, zoom: 2, metatile: 2, blend: 8, stats: window, format: webp, quality: 80, output: batch/t}\n"
+	os.MkdirAll(filepath.Join(dir, "cli"), 0o755) // the commands write into an existing folder
 	for _, args := range cli {
 		if so, se, code := stylizeCmd(t, args...); code != 0 {
 			t.Fatalf("%v: exit %d\n%s%s", args, code, so, se)

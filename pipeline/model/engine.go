@@ -17,7 +17,6 @@ import (
 	"github.com/stylize/stylize/pipeline"
 	"github.com/stylize/stylize/pipeline/onnx"
 	"github.com/stylize/stylize/pipeline/onnx/onnxpb"
-	"github.com/stylize/stylize/pipeline/option"
 	"github.com/stylize/stylize/pipeline/ort"
 )
 
@@ -58,12 +57,7 @@ func (o *Options) applyDefaults() { o.Table().ApplyDefaults() }
 func (o Options) Validate() error {
 	t := o.Table()
 	t.MarkNonZero()
-	errs := []error{t.Validate(), o.Conventions.Validate()}
-	if len(o.StyleWeights) > 0 && len(o.StyleWeights) != len(o.Style) {
-		errs = append(errs, &option.Error{Key: "style_weights", Value: fmt.Sprint(len(o.StyleWeights)),
-			Err: fmt.Errorf("want one weight per style picture (%d)", len(o.Style))})
-	}
-	return errors.Join(errs...)
+	return errors.Join(t.Validate(), o.Conventions.Validate())
 }
 
 // Engine stylizes frames with one model. It is safe for concurrent use:

@@ -2,6 +2,7 @@ package model
 
 import (
 	"errors"
+	"fmt"
 
 	"github.com/stylize/stylize/pipeline/option"
 	"github.com/stylize/stylize/pipeline/ort"
@@ -10,7 +11,7 @@ import (
 // Table declares the model options every stylizing job shares: their
 // flags (--strength) and batch keys (strength) are made from it.
 func (o *Options) Table() *option.Table {
-	return option.New(
+	t := option.New(
 		option.StringVar(&o.Model, "model", "model: path to an .onnx file or builtin:NAME").Alias("m").Default(DefaultModel),
 		option.StringVar(&o.Device, "device", "execution provider: cpu, cuda, tensorrt, or auto (best available, reported)").
 			Default("cpu").Check(func(v any) error { _, err := ort.ParseDevice(v.(string)); return option.Bare(err) }),
@@ -47,6 +48,13 @@ func (o *Options) Table() *option.Table {
 				return nil
 			}),
 	)
+	return t.Also(func(t *option.Table) error {
+		if len(o.StyleWeights) > 0 && len(o.StyleWeights) != len(o.Style) {
+			return &option.Error{Key: "style_weights", Value: fmt.Sprint(len(o.StyleWeights)),
+				Err: fmt.Errorf("want one weight per style picture (%d)", len(o.Style))}
+		}
+		return nil
+	})
 }
 
 // Table declares the model conventions: flags of every stylizing command,

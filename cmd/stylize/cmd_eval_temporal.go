@@ -33,12 +33,9 @@ func runEvalTemporal(ctx context.Context, args []string, stdout, stderr io.Write
 	fs := newFlags("eval temporal", "stylize eval temporal [--flow estimated|true-shift:DX,DY] IN OUT", evalTemporalAbout, stderr)
 	flowSpec := fs.String("flow", "estimated", "motion of the input: estimated (optical flow of IN), or true-shift:DX,DY (content moves DX,DY px per frame)")
 	jsonOut := fs.Bool("json", false, "print the figures as JSON")
-	pos, err := parseArgs(fs, args)
+	pos, err := parseN(fs, args, 2, "IN and OUT")
 	if err != nil {
 		return err
-	}
-	if len(pos) != 2 {
-		return usagef("eval temporal: want IN and OUT, got %d arguments", len(pos))
 	}
 	shift, err := parseFlowSpec(*flowSpec)
 	if err != nil {

@@ -12,12 +12,9 @@ func runImage(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var k imageOpts
 	t := bindFlags(fs, &k.model.Conventions, k.table())
 	out := fs.String("o", "", "output file, .png, .jpg or .webp (required)")
-	pos, err := parseArgs(fs, args)
+	pos, err := parseN(fs, args, 1, "exactly one input file")
 	if err != nil {
 		return err
-	}
-	if len(pos) != 1 {
-		return usagef("image: want exactly one input file, got %d (usage: stylize image -o OUT IN)", len(pos))
 	}
 	if *out == "" {
 		return usagef("image: -o OUT is required")

@@ -42,12 +42,9 @@ func runBatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	dry := fs.Bool("dry-run", false, "print the expanded plan (jobs, inputs → outputs, what is already done) and stop")
 	jobs := fs.Int("jobs", 1, "jobs to run at once")
 	quiet := fs.Bool("quiet", false, "no progress output")
-	pos, err := parseArgs(fs, args)
+	pos, err := parseN(fs, args, 1, "one batch file")
 	if err != nil {
 		return err
-	}
-	if len(pos) != 1 {
-		return usagef("run: want one batch file, got %d (usage: stylize run FILE.yaml)", len(pos))
 	}
 	if *jobs < 1 || *jobs > 64 {
 		return usagef("run: --jobs %d: want 1..64", *jobs)
@@ -72,12 +69,9 @@ func runBatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("validate", "stylize validate FILE.yaml", batchHelp, stderr)
-	pos, err := parseArgs(fs, args)
+	pos, err := parseN(fs, args, 1, "one batch file")
 	if err != nil {
 		return err
-	}
-	if len(pos) != 1 {
-		return usagef("validate: want one batch file, got %d", len(pos))
 	}
 	execs, closeExecs := batchExecutors()
 	defer closeExecs()
@@ -96,12 +90,9 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 func runDemoInputs(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("demo-inputs", "stylize demo-inputs [--picture IMG] DIR", "", stderr)
 	pic := fs.String("picture", "cmd/stylize/testdata/sample.jpg", "picture to copy and cut into the demo's tile pyramid")
-	pos, err := parseArgs(fs, args)
+	pos, err := parseN(fs, args, 1, "one output folder")
 	if err != nil {
 		return err
-	}
-	if len(pos) != 1 {
-		return usagef("demo-inputs: want one output folder, got %d", len(pos))
 	}
 	if err := demo.Inputs(ctx, pos[0], demo.Options{Picture: *pic}); err != nil {
 		return err

@@ -25,12 +25,9 @@ func runVideo(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	out := fs.String("o", "", "output file, .mp4 (required)")
 	quiet := fs.Bool("quiet", false, "no progress output")
 	report := fs.String("report", "", "write a JSON summary of the run to this file")
-	pos, err := parseArgs(fs, args)
+	pos, err := parseN(fs, args, 1, "exactly one input")
 	if err != nil {
 		return err
-	}
-	if len(pos) != 1 {
-		return usagef("video: want exactly one input, got %d (usage: stylize video -o OUT.mp4 IN)", len(pos))
 	}
 	if *out == "" {
 		return usagef("video: -o OUT.mp4 is required")

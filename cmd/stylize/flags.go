@@ -69,6 +69,16 @@ func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
+// parseN is parseArgs wanting exactly n positional arguments (want
+// names them in the message).
+func parseN(fs *flag.FlagSet, args []string, n int, want string) ([]string, error) {
+	pos, err := parseArgs(fs, args)
+	if err == nil && len(pos) != n {
+		err = usagef("%s: want %s, got %d (run stylize %s -h)", fs.Name(), want, len(pos), fs.Name())
+	}
+	return pos, err
+}
+
 // flagErrors turns the problems of an option table into one usage error
 // naming each flag: "video: --height 145: want an even number …; --crf 60: …".
 func flagErrors(cmd string, err error) error {

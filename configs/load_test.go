@@ -87,6 +87,20 @@ func TestBadInput(t *testing.T) {
 			[]string{`batch.yaml:5:13: jobs[0].output: unknown template variable {nmae}: want {name}, {ext}, {job} or {model} (did you mean {name}?)`}},
 		{"glob in a list", "jobs:\n  - name: a\n    kind: image\n    inputs: [a.png, \"*.gif\"]\n    output: \"out/{name}.png\"\n",
 			[]string{`batch.yaml:4:21: jobs[0].inputs[1]: glob "*.gif" matches no files (in .)`}},
+		{"bad model conventions", "models:\n  m: {path: \"builtin:ink\", channel_order: grb, margin: 5000, layuot: NCHW}\njobs:\n  - {name: a, kind: image, input: a.png, output: o.png, model: m}\n",
+			[]string{
+				`batch.yaml:2:43: models.m.channel_order: "grb": want rgb or bgr`,
+				`batch.yaml:2:56: models.m.margin: 5000: want 0..4096 px`,
+				`batch.yaml:2:62: models.m.layuot: unknown key "layuot" (did you mean layout?)`,
+			}},
+		{"every bad key of a job", "jobs:\n  - {name: t, kind: tiles, source: tiles, output: out, zoom: 5, metatile: 40, margin: 2000, blend: 8, quality: 101}\n",
+			[]string{
+				`batch.yaml:2:75: jobs[0].metatile: 40: want 1..16 tiles`,
+				`batch.yaml:2:87: jobs[0].margin: 2000: want 0..1024 px`,
+				`batch.yaml:2:112: jobs[0].quality: 101: want 1..100`,
+			}},
+		{"style weights", "jobs:\n  - {name: a, kind: image, input: a.png, output: o.png, style: a.png, style_weights: [1, 2]}\n",
+			[]string{`batch.yaml:2:86: jobs[0].style_weights: 2: want one weight per style picture (1)`}},
 		{"no jobs", "fail_fast: true\n", []string{`batch.yaml:1:1: jobs: required: the list of jobs to run is missing`}},
 	}
 	for _, c := range cases {

@@ -101,6 +101,8 @@ func TestBadInput(t *testing.T) {
 			}},
 		{"style weights", "jobs:\n  - {name: a, kind: image, input: a.png, output: o.png, style: a.png, style_weights: [1, 2]}\n",
 			[]string{`batch.yaml:2:86: jobs[0].style_weights: 2: want one weight per style picture (1)`}},
+		{"bad default no job takes", "defaults: {crf: 99, overviews: 3}\njobs:\n  - {name: a, kind: image, input: a.png, output: o.png}\n",
+			[]string{`batch.yaml:1:17: defaults.crf: 99: want 1..51 (lower is better), or 0 for the default`}},
 		{"no jobs", "fail_fast: true\n", []string{`batch.yaml:1:1: jobs: required: the list of jobs to run is missing`}},
 	}
 	for _, c := range cases {

@@ -59,10 +59,12 @@ func contains(xs []string, x string) bool {
 	return false
 }
 
-// typeDefaults types the values of defaults: by the first kind that
-// declares each key; a key no kind declares is reported.
+// typeDefaults types and checks the values of defaults: by the first
+// kind that declares each key (also when no job takes it); a key no kind
+// declares is reported.
 func (v *validator) typeDefaults() {
 	v.defaults = Values{}
+	byKind := map[Kind]Values{}
 	for key, raw := range v.b.Defaults {
 		ks := v.kindsOf(key)
 		if len(ks) == 0 {
@@ -72,7 +74,14 @@ func (v *validator) typeDefaults() {
 		d := v.schemas[ks[0]]().Lookup(key)
 		if val, ok := v.d.typed(raw, d.Type, "defaults."+key); ok {
 			v.defaults[key] = v.resolvePath(d, val)
+			if byKind[ks[0]] == nil {
+				byKind[ks[0]] = Values{}
+			}
+			byKind[ks[0]][key] = v.defaults[key]
 		}
+	}
+	for k, vs := range byKind {
+		v.reportAt(vs.Apply(v.schemas[k]()), func(key string) string { return "defaults." + key }, "defaults")
 	}
 	v.b.Defaults = v.defaults
 }

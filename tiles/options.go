@@ -65,8 +65,8 @@ func (o *Options) Table() *option.Table {
 		}
 		return nil
 	}).Also(func(t *option.Table) error {
-		if !t.Stored("overviews") || !t.Stored("zoom") && t.IsSet("zoom") {
-			return nil
+		if !t.Stored("overviews") || !t.Stored("zoom") {
+			return nil // no zoom to compare with (a batch job without one is refused for that)
 		}
 		if o.Overviews >= int(o.MinZoom) && (o.Overviews > 0 || t.IsSet("overviews")) {
 			return &option.Error{Key: "overviews", Value: fmt.Sprint(o.Overviews),

@@ -12,6 +12,8 @@ import (
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/parser"
 	"github.com/goccy/go-yaml/token"
+
+	"github.com/stylize/stylize/pipeline/option"
 )
 
 // pos is a place in the file.
@@ -36,8 +38,9 @@ func (d *decoder) problem(p pos, path, format string, a ...any) {
 	d.probs = append(d.probs, Problem{File: d.file, Line: p.line, Col: p.col, Path: path, Msg: fmt.Sprintf(format, a...)})
 }
 
-// decodeBatch parses src and decodes it into a Batch.
-func decodeBatch(file string, src []byte) (*Batch, Problems) {
+// decodeBatch parses src and decodes it into a Batch; the decoder keeps
+// the positions, problems and anchors for the validator.
+func decodeBatch(file string, src []byte) (*Batch, *decoder) {
 	d := &decoder{file: file, pos: positions{}, anchors: map[string]ast.Node{}}
 	b := &Batch{File: file, pos: d.pos}
 	f, err := parser.ParseBytes(src, 0)
@@ -49,7 +52,7 @@ func decodeBatch(file string, src []byte) (*Batch, Problems) {
 		} else {
 			d.problem(pos{}, "", "YAML syntax error: %v", err)
 		}
-		return b, d.probs
+		return b, d
 	}
 	var body ast.Node
 	for _, doc := range f.Docs {
@@ -59,16 +62,16 @@ func decodeBatch(file string, src []byte) (*Batch, Problems) {
 		if body != nil {
 			p := nodePos(doc.Body)
 			d.problem(p, "", "more than one YAML document; want one")
-			return b, d.probs
+			return b, d
 		}
 		body = doc.Body
 	}
 	if body == nil {
 		d.problem(pos{1, 1}, "", "empty file: want a mapping with jobs: (see stylize run -h)")
-		return b, d.probs
+		return b, d
 	}
 	d.decode(body, reflect.ValueOf(b).Elem(), "")
-	return b, d.probs
+	return b, d
 }
 
 // nodePos is where a node starts: a mapping at its first key.
@@ -151,7 +154,14 @@ func joinPath(path, key string) string {
 	return path + "." + key
 }
 
-var stringListType = reflect.TypeOf(StringList(nil))
+var (
+	stringListType = reflect.TypeOf(StringList(nil))
+	valuesType     = reflect.TypeOf(Values(nil))
+)
+
+// rawValue is an option's YAML value kept until the job's kind says what
+// type it is (typed by the validator).
+type rawValue struct{ node ast.Node }
 
 // decode stores node n into v (a settable value) at key path.
 func (d *decoder) decode(n ast.Node, v reflect.Value, path string) {
@@ -166,6 +176,16 @@ func (d *decoder) decode(n ast.Node, v reflect.Value, path string) {
 		return
 	}
 	switch {
+	case v.Type() == valuesType:
+		pairs, ok := mappingPairs(n)
+		if !ok {
+			d.problem(p, path, "want a mapping (key: value), got %s", what(n))
+			return
+		}
+		for _, kv := range pairs {
+			d.rest(v, kv, path)
+		}
+		return
 	case v.Type() == stringListType:
 		if seq, ok := n.(*ast.SequenceNode); ok {
 			for i, e := range seq.Values {
@@ -218,6 +238,16 @@ func (d *decoder) decode(n ast.Node, v reflect.Value, path string) {
 			d.decode(e, el, fmt.Sprintf("%s[%d]", path, i))
 			v.Set(reflect.Append(v, el))
 		}
+	case reflect.String, reflect.Bool, reflect.Int, reflect.Float64:
+		d.decodeScalar(n, v, path, p)
+	default:
+		panic("configs: no decoder for " + v.Type().String()) // programmer error: schema type not handled
+	}
+}
+
+// decodeScalar stores a string, bool, int or float node into v.
+func (d *decoder) decodeScalar(n ast.Node, v reflect.Value, path string, p pos) {
+	switch v.Kind() {
 	case reflect.String:
 		switch s := n.(type) {
 		case *ast.StringNode:
@@ -258,8 +288,6 @@ func (d *decoder) decode(n ast.Node, v reflect.Value, path string) {
 		default:
 			d.problem(p, path, "want a number, got %s", what(n))
 		}
-	default:
-		panic("configs: no decoder for " + v.Type().String()) // programmer error: schema type not handled
 	}
 }
 
@@ -274,6 +302,13 @@ func mappingPairs(n ast.Node) ([]*ast.MappingValueNode, bool) {
 	return nil, false
 }
 
+// decodeAs decodes n as a T.
+func decodeAs[T any](d *decoder, n ast.Node, path string) T {
+	var x T
+	d.decode(n, reflect.ValueOf(&x).Elem(), path)
+	return x
+}
+
 // fieldIndex lists a struct's yaml keys (inline structs flattened).
 func fieldIndex(t reflect.Type) (map[string][]int, []string) {
 	idx := map[string][]int{}
@@ -285,6 +320,10 @@ func fieldIndex(t reflect.Type) (map[string][]int, []string) {
 			continue
 		}
 		name, opt, _ := strings.Cut(tag, ",")
+		if opt == "rest" {
+			idx[",rest"] = []int{i}
+			continue
+		}
 		if opt == "inline" {
 			sub, subNames := fieldIndex(f.Type)
 			for _, n := range subNames {
@@ -311,6 +350,7 @@ func (d *decoder) decodeStruct(n ast.Node, v reflect.Value, path string) {
 		return
 	}
 	idx, names := fieldIndex(v.Type())
+	rest, hasRest := idx[",rest"]
 	for _, kv := range pairs {
 		kn := d.unwrap(kv.Key)
 		key := kn.String()
@@ -321,6 +361,10 @@ func (d *decoder) decodeStruct(n ast.Node, v reflect.Value, path string) {
 		kp := nodePos(kv.Key)
 		d.pos[sub+"#key"] = kp
 		fi, ok := idx[key]
+		if !ok && hasRest {
+			d.rest(v.FieldByIndex(rest), kv, path) // an option: the validator knows its type
+			continue
+		}
 		if !ok {
 			msg := fmt.Sprintf("unknown key %q", key)
 			if alt := strings.ReplaceAll(key, "-", "_"); alt != key && idx[alt] != nil {
@@ -335,26 +379,51 @@ func (d *decoder) decodeStruct(n ast.Node, v reflect.Value, path string) {
 	}
 }
 
-// fieldKinds maps each key of Job to the kind it belongs to ("" = all).
-func fieldKinds() map[string]Kind {
-	out := map[string]Kind{}
-	var walk func(t reflect.Type)
-	walk = func(t reflect.Type) {
-		for i := 0; i < t.NumField(); i++ {
-			f := t.Field(i)
-			name, opt, _ := strings.Cut(f.Tag.Get("yaml"), ",")
-			if opt == "inline" {
-				walk(f.Type)
-				continue
-			}
-			if name == "" {
-				continue
-			}
-			if _, seen := out[name]; !seen {
-				out[name] = Kind(f.Tag.Get("kind"))
-			}
+// rest keeps an option's key and YAML value in vs (a Values) at path.
+func (d *decoder) rest(vs reflect.Value, kv *ast.MappingValueNode, path string) {
+	kn := d.unwrap(kv.Key)
+	key := kn.String()
+	if s, ok := kn.(*ast.StringNode); ok {
+		key = s.Value
+	}
+	d.pos[joinPath(path, key)+"#key"] = nodePos(kv.Key)
+	d.pos[joinPath(path, key)] = nodePos(d.unwrap(kv.Value))
+	if vs.IsNil() {
+		vs.Set(reflect.MakeMap(valuesType))
+	}
+	vs.SetMapIndex(reflect.ValueOf(key), reflect.ValueOf(rawValue{kv.Value}))
+}
+
+// typed decodes an option's YAML value as the declared type; ok is false
+// when it does not have that type (reported).
+func (d *decoder) typed(raw any, typ option.Type, path string) (any, bool) {
+	rv, isRaw := raw.(rawValue)
+	if !isRaw {
+		return raw, true // already typed
+	}
+	n := d.unwrap(rv.node)
+	if _, null := n.(*ast.NullNode); null {
+		return nil, false // unset: defaults apply
+	}
+	before := len(d.probs)
+	var out any
+	switch typ {
+	case option.Bool:
+		out = decodeAs[bool](d, n, path)
+	case option.Int:
+		out = decodeAs[int](d, n, path)
+	case option.Float:
+		out = decodeAs[float64](d, n, path)
+	case option.String:
+		out = decodeAs[string](d, n, path)
+	case option.Strings:
+		out = []string(decodeAs[StringList](d, n, path))
+	case option.Floats:
+		if _, seq := n.(*ast.SequenceNode); seq {
+			out = decodeAs[[]float64](d, n, path)
+		} else {
+			out = []float64{decodeAs[float64](d, n, path)} // one number: a list of one
 		}
 	}
-	walk(reflect.TypeOf(Job{}))
-	return out
+	return out, len(d.probs) == before
 }

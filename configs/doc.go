@@ -1,5 +1,5 @@
-// Package configs reads batch files (`stylize run FILE.yaml`): the schema,
-// strict decoding with file:line:column for every problem, validation of
+// Package configs reads batch files (`stylize run FILE.yaml`): strict
+// decoding with file:line:column for every problem, validation of
 // everything before any work starts, and the runner that executes the jobs
 // through executors injected per kind (image, video, tiles), with a JSON run
 // report and a state file so that a re-run skips finished outputs.
@@ -9,9 +9,13 @@
 // One schema, one set of names: a YAML key is the command-line flag of the
 // same option with dashes turned into underscores (--max-side ↔ max_side,
 // --preserve-colors ↔ preserve_colors, --temporal-weight ↔ temporal_weight).
-// There is no second spelling. The output is output: (the -o flag); the
-// model conventions (layout, input_range, output_range, channel_order,
-// size_multiple, margin) belong to a named model under models:.
+// There is no second spelling: both come from one declaration per option
+// (pipeline/option tables, declared next to each package's Options and
+// joined per kind by the command, which passes them as LoadOptions.Schemas),
+// with its type, default and checks; configs itself knows no kind's keys.
+// The output is output: (the -o flag); the model conventions (layout,
+// input_range, output_range, channel_order, size_multiple, margin) belong
+// to a named model under models:.
 //
 //	defaults:          # any job option; applies to every job that does not set it
 //	  model: builtin:ink

@@ -41,6 +41,8 @@ func (ps Problems) Error() string {
 	return strings.Join(lines, "\n")
 }
 
+// sorted puts the problems in file order, each once (a bad value in
+// defaults: is found again by every job that takes it).
 func (ps Problems) sorted() Problems {
 	sort.SliceStable(ps, func(i, j int) bool {
 		if ps[i].Line != ps[j].Line {
@@ -48,7 +50,15 @@ func (ps Problems) sorted() Problems {
 		}
 		return ps[i].Col < ps[j].Col
 	})
-	return ps
+	out := ps[:0]
+	seen := map[Problem]bool{}
+	for _, p := range ps {
+		if !seen[p] {
+			seen[p] = true
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // suggest returns the candidate closest to s by edit distance, or "" when

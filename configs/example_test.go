@@ -5,6 +5,9 @@ import (
 	"fmt"
 
 	"github.com/stylize/stylize/configs"
+	"github.com/stylize/stylize/pipeline/model"
+	"github.com/stylize/stylize/pipeline/option"
+	"github.com/stylize/stylize/tiles"
 )
 
 func ExampleParse() {
@@ -19,7 +22,16 @@ jobs:
   - name: clip
     kind: imag
 `)
-	_, err := configs.Parse(context.Background(), "batch.yaml", src, configs.LoadOptions{})
+	// The kinds' options, as the command declares them (cmd/stylize kinds.go).
+	schemas := map[configs.Kind]configs.Schema{
+		configs.KindImage: func() *option.Table { var m model.Options; return m.Table() },
+		configs.KindTiles: func() *option.Table {
+			var m model.Options
+			t := tiles.NewOptions()
+			return option.Join(m.Table(), t.Table())
+		},
+	}
+	_, err := configs.Parse(context.Background(), "batch.yaml", src, configs.LoadOptions{Schemas: schemas})
 	fmt.Println(err)
 	// Output:
 	// batch.yaml:2:3: defaults.strenght: unknown key "strenght" (did you mean strength?)

@@ -35,7 +35,7 @@ func TestExamples(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			opt := LoadOptions{Executors: execs}
+			opt := LoadOptions{Executors: execs, Schemas: testSchemas()}
 			if strings.Contains(string(src), "../../shared/") {
 				testenv.Shared(t)
 			}

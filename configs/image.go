@@ -16,14 +16,9 @@ type ImageExecutor struct {
 	Engines *Engines // nil: its own
 }
 
-// Check validates the model options of an image job (no file is touched
-// beyond what Load already checked).
-func (x *ImageExecutor) Check(ctx context.Context, j *Job) []error {
-	if err := j.ModelOptions().Validate(); err != nil {
-		return []error{err}
-	}
-	return nil
-}
+// Check has nothing to add: the image options are checked by Load
+// against the kind's schema.
+func (x *ImageExecutor) Check(ctx context.Context, j *Job) []error { return nil }
 
 // Run stylizes one picture.
 func (x *ImageExecutor) Run(ctx context.Context, t Task) error {
@@ -35,11 +30,13 @@ func (x *ImageExecutor) Run(ctx context.Context, t Task) error {
 		return err
 	}
 	defer release()
-	q := 0 // imageio's default JPEG quality
-	if t.Job.Quality != nil {
-		q = *t.Job.Quality
+	var po imageio.Options
+	pt := po.Table()
+	if err := t.Job.Options.Apply(pt); err != nil {
+		return err
 	}
-	return imageio.StylizeFile(ctx, eng, t.Input, t.Output, q)
+	pt.ApplyDefaults()
+	return imageio.StylizeFile(ctx, eng, t.Input, t.Output, po.Quality)
 }
 
 // Close closes the executor's engines.

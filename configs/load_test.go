@@ -87,6 +87,22 @@ func TestBadInput(t *testing.T) {
 			[]string{`batch.yaml:5:13: jobs[0].output: unknown template variable {nmae}: want {name}, {ext}, {job} or {model} (did you mean {name}?)`}},
 		{"glob in a list", "jobs:\n  - name: a\n    kind: image\n    inputs: [a.png, \"*.gif\"]\n    output: \"out/{name}.png\"\n",
 			[]string{`batch.yaml:4:21: jobs[0].inputs[1]: glob "*.gif" matches no files (in .)`}},
+		{"bad model conventions", "models:\n  m: {path: \"builtin:ink\", channel_order: grb, margin: 5000, layuot: NCHW}\njobs:\n  - {name: a, kind: image, input: a.png, output: o.png, model: m}\n",
+			[]string{
+				`batch.yaml:2:43: models.m.channel_order: "grb": want rgb or bgr`,
+				`batch.yaml:2:56: models.m.margin: 5000: want 0..4096 px`,
+				`batch.yaml:2:62: models.m.layuot: unknown key "layuot" (did you mean layout?)`,
+			}},
+		{"every bad key of a job", "jobs:\n  - {name: t, kind: tiles, source: tiles, output: out, zoom: 5, metatile: 40, margin: 2000, blend: 8, quality: 101}\n",
+			[]string{
+				`batch.yaml:2:75: jobs[0].metatile: 40: want 1..16 tiles`,
+				`batch.yaml:2:87: jobs[0].margin: 2000: want 0..1024 px`,
+				`batch.yaml:2:112: jobs[0].quality: 101: want 1..100`,
+			}},
+		{"style weights", "jobs:\n  - {name: a, kind: image, input: a.png, output: o.png, style: a.png, style_weights: [1, 2]}\n",
+			[]string{`batch.yaml:2:86: jobs[0].style_weights: 2: want one weight per style picture (1)`}},
+		{"bad default no job takes", "defaults: {crf: 99, overviews: 3}\njobs:\n  - {name: a, kind: image, input: a.png, output: o.png}\n",
+			[]string{`batch.yaml:1:17: defaults.crf: 99: want 1..51 (lower is better), or 0 for the default`}},
 		{"no jobs", "fail_fast: true\n", []string{`batch.yaml:1:1: jobs: required: the list of jobs to run is missing`}},
 	}
 	for _, c := range cases {
@@ -99,7 +115,7 @@ func TestBadInput(t *testing.T) {
 			if err := os.WriteFile("batch.yaml", []byte(c.yaml), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			b, err := Load(context.Background(), "batch.yaml", LoadOptions{})
+			b, err := Load(context.Background(), "batch.yaml", LoadOptions{Schemas: testSchemas()})
 			var probs Problems
 			if !errors.As(err, &probs) {
 				t.Fatalf("Load: err %v (%T), batch %v; want Problems", err, err, b)
@@ -143,7 +159,7 @@ jobs:
     bbox: "13.5,52.6,13.3,52.4"
 `
 	os.WriteFile("b.yaml", []byte(src), 0o644)
-	_, err := Load(context.Background(), "b.yaml", LoadOptions{})
+	_, err := Load(context.Background(), "b.yaml", LoadOptions{Schemas: testSchemas()})
 	want := []string{
 		`b.yaml:2:13: defaults.strength: 2: want 0..1`,
 		`b.yaml:8:14: jobs[0].quality: 0: want 1..100`,
@@ -184,7 +200,7 @@ jobs:
 	os.WriteFile(filepath.Join(dir, "b.yaml"), []byte(src), 0o644)
 	t.Chdir(filepath.Dir(dir)) // relative paths follow the file, not the working directory
 	file := filepath.Join(filepath.Base(dir), "b.yaml")
-	b, err := Load(context.Background(), file, LoadOptions{})
+	b, err := Load(context.Background(), file, LoadOptions{Schemas: testSchemas()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -200,31 +216,11 @@ jobs:
 		t.Errorf("report %s", b.Report)
 	}
 	j := b.Jobs[1]
-	if *j.Strength != 1 || *j.Quality != 80 || j.ModelRef.Path != "builtin:identity" || j.ModelRef.Name != "identity" {
-		t.Errorf("job plain: strength %v quality %v model %+v", *j.Strength, *j.Quality, j.ModelRef)
+	if j.Options["strength"] != 1.0 || j.Options["quality"] != 80 || j.ModelRef.Path != "builtin:identity" || j.ModelRef.Name != "identity" {
+		t.Errorf("job plain: strength %v quality %v model %+v", j.Options["strength"], j.Options["quality"], j.ModelRef)
 	}
 	if o := b.Jobs[0].ModelOptions(); o.Model != "builtin:ink" || o.ContentMix != 0.5 || o.Device != "cpu" {
 		t.Errorf("model options %+v", o)
-	}
-}
-
-func TestParseZoom(t *testing.T) {
-	for _, c := range []struct {
-		in     string
-		lo, hi int
-		err    string
-	}{
-		{"12", 12, 12, ""}, {"12-16", 12, 16, ""}, {" 0 - 3 ", 0, 3, ""},
-		{"16-12", 0, 0, `"16-12" min > max`}, {"12-31", 0, 0, "zooms go from 0 to 24"},
-		{"a-3", 0, 0, "want Z or Z0-Z1"}, {"-3", 0, 0, "want Z or Z0-Z1"}, {"", 0, 0, "want Z or Z0-Z1"},
-	} {
-		lo, hi, err := ParseZoom(c.in)
-		if c.err == "" && (err != nil || lo != c.lo || hi != c.hi) {
-			t.Errorf("ParseZoom(%q) = %d, %d, %v", c.in, lo, hi, err)
-		}
-		if c.err != "" && (err == nil || !strings.Contains(err.Error(), c.err)) {
-			t.Errorf("ParseZoom(%q) error %v, want %q", c.in, err, c.err)
-		}
 	}
 }
 
@@ -242,7 +238,7 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("defaults: [1, 2]\nmodels: {a: {path: x}}\n"))
 	f.Add([]byte("jobs: &a\n  - *a\n"))
 	f.Fuzz(func(t *testing.T, src []byte) {
-		_, _ = Parse(context.Background(), "f.yaml", src, LoadOptions{BaseDir: t.TempDir()})
+		_, _ = Parse(context.Background(), "f.yaml", src, LoadOptions{BaseDir: t.TempDir(), Schemas: testSchemas()})
 	})
 }
 

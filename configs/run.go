@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -165,28 +166,34 @@ func (s *state) record(out, fp string) error {
 // (then the output is always redone).
 func fingerprint(j *Job, in string) string {
 	h := sha256.New()
-	o := j.Options
-	// How the work is done, not what it makes: changing these redoes nothing.
-	o.Threads, o.Workers, o.UserAgent, o.Rate, o.HTTPConcurrency, o.Cache = nil, nil, "", nil, nil, ""
+	o := Values{}
+	var files []string
+	for k, val := range j.Options {
+		if howKeys[k] {
+			continue // how the work is done, not what it makes: changing these redoes nothing
+		}
+		o[k] = val
+		if p, ok := val.(string); ok && filepath.IsAbs(p) && k != "model" {
+			files = append(files, p) // a file the output is made from (geojson:)
+		}
+	}
 	// Paths absolute: the same batch run from another folder is the same work.
 	m := *j.ModelRef
 	if !onnx.IsBuiltin(m.Path) {
 		m.Path = absPath(m.Path)
 	}
-	if o.GeoJSON != "" {
-		o.GeoJSON = absPath(o.GeoJSON)
-	}
 	if !strings.Contains(in, "://") {
 		in = absPath(in)
 	}
-	enc := json.NewEncoder(h)
-	_ = enc.Encode(struct {
-		Kind    Kind
-		Options Options
-		Model   ModelDef
-		Source  string
-	}{j.Kind, o, m, in})
-	for _, p := range []string{in, m.Path, o.GeoJSON} {
+	_ = json.NewEncoder(h).Encode(struct {
+		Kind        Kind
+		Options     Values
+		Model       string
+		Conventions any
+		Source      string
+	}{j.Kind, o, m.Path, m.Conventions, in})
+	sort.Strings(files)
+	for _, p := range append([]string{in, m.Path}, files...) {
 		if p == "" || onnx.IsBuiltin(p) || strings.Contains(p, "://") {
 			continue
 		}
@@ -198,6 +205,10 @@ func fingerprint(j *Job, in string) string {
 	}
 	return hex.EncodeToString(h.Sum(nil))
 }
+
+// howKeys are the options that say how the work is done, not what it
+// makes (threads, workers, HTTP politeness and cache).
+var howKeys = map[string]bool{"threads": true, "workers": true, "user_agent": true, "rate": true, "http_concurrency": true, "cache": true}
 
 // Plan writes the expanded plan: each job, its model and options, and
 // every input → output with what a run would do with it.
@@ -223,18 +234,16 @@ func (b *Batch) Plan(w io.Writer) {
 	}
 }
 
-// optionsString lists the options set on a job as key=value.
+// optionsString lists the options set on a job as key=value, in the
+// kind's order.
 func (j *Job) optionsString() string {
-	b, _ := json.Marshal(j.Options)
-	var m map[string]any
-	_ = json.Unmarshal(b, &m)
 	var parts []string
-	for _, k := range jsonOrder(j.Options) {
-		v, ok := m[k]
-		if !ok || v == nil || v == "" || k == "Model" {
+	for _, k := range j.keys {
+		v, ok := j.Options[k]
+		if !ok || v == nil || v == "" || k == "model" {
 			continue
 		}
-		parts = append(parts, fmt.Sprintf("%s=%v", yamlName(k), v))
+		parts = append(parts, fmt.Sprintf("%s=%v", k, v))
 	}
 	return strings.Join(parts, " ")
 }
@@ -268,32 +277,12 @@ func (b *Batch) Run(ctx context.Context, opt RunOptions) (*Report, error) {
 		return nil, fmt.Errorf("report %s: %w", b.Report, err)
 	}
 	st := loadState(b.StatePath())
-	rep := &Report{File: b.File, Started: time.Now(), Jobs: make([]JobReport, len(b.Jobs))}
-	for i, j := range b.Jobs {
-		rep.Jobs[i] = JobReport{Name: j.Name, Kind: j.Kind, Model: j.ModelRef.Name, Status: StatusCancelled, Outputs: []string{}}
-		for _, it := range j.Items {
-			rep.Jobs[i].Items = append(rep.Jobs[i].Items, ItemReport{Input: it.Input, Output: it.Output, Status: StatusCancelled})
-		}
-	}
+	rep := b.newReport()
 	var mu sync.Mutex // guards rep and the report file
 	save := func() error {
 		mu.Lock()
 		defer mu.Unlock()
-		rep.Finished = time.Now()
-		rep.Seconds = rep.Finished.Sub(rep.Started).Seconds()
-		rep.Done, rep.Skipped, rep.Failed, rep.Cancelled = 0, 0, 0, 0
-		for _, jr := range rep.Jobs {
-			switch jr.Status {
-			case StatusDone:
-				rep.Done++
-			case StatusSkipped:
-				rep.Skipped++
-			case StatusFailed:
-				rep.Failed++
-			default:
-				rep.Cancelled++
-			}
-		}
+		rep.count()
 		return pipeline.WriteJSON(b.Report, rep)
 	}
 
@@ -341,6 +330,37 @@ func (b *Batch) Run(ctx context.Context, opt RunOptions) (*Report, error) {
 			strings.Join(names, ", "), b.Report)
 	}
 	return rep, nil
+}
+
+// newReport is the report before the run: every job and item cancelled.
+func (b *Batch) newReport() *Report {
+	rep := &Report{File: b.File, Started: time.Now(), Jobs: make([]JobReport, len(b.Jobs))}
+	for i, j := range b.Jobs {
+		rep.Jobs[i] = JobReport{Name: j.Name, Kind: j.Kind, Model: j.ModelRef.Name, Status: StatusCancelled, Outputs: []string{}}
+		for _, it := range j.Items {
+			rep.Jobs[i].Items = append(rep.Jobs[i].Items, ItemReport{Input: it.Input, Output: it.Output, Status: StatusCancelled})
+		}
+	}
+	return rep
+}
+
+// count updates the finish time and the counts of jobs by status.
+func (rep *Report) count() {
+	rep.Finished = time.Now()
+	rep.Seconds = rep.Finished.Sub(rep.Started).Seconds()
+	rep.Done, rep.Skipped, rep.Failed, rep.Cancelled = 0, 0, 0, 0
+	for _, jr := range rep.Jobs {
+		switch jr.Status {
+		case StatusDone:
+			rep.Done++
+		case StatusSkipped:
+			rep.Skipped++
+		case StatusFailed:
+			rep.Failed++
+		default:
+			rep.Cancelled++
+		}
+	}
 }
 
 // runJob runs a job's items in order.

@@ -24,7 +24,7 @@ func loadBatch(t *testing.T, dir, src string) *Batch {
 	if err := os.WriteFile(file, []byte(src), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	b, err := Load(context.Background(), file, LoadOptions{})
+	b, err := Load(context.Background(), file, LoadOptions{Schemas: testSchemas()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -294,12 +294,12 @@ func TestInterruptAndResume(t *testing.T) {
 func TestExecutorCheck(t *testing.T) {
 	dir := t.TempDir()
 	writePNG(t, filepath.Join(dir, "a.png"), 4, 4)
-	src := "jobs:\n  - name: v\n    kind: video\n    input: a.png\n    output: o.mp4\n    preset: glacial\n  - {name: t, kind: tiles, source: ., zoom: 1, output: tiles-out}\n"
+	src := "jobs:\n  - name: v\n    kind: video\n    input: a.png\n    output: o.mp4\n    preset: slow\n  - {name: t, kind: tiles, source: ., zoom: 1, output: tiles-out}\n"
 	file := filepath.Join(dir, "b.yaml")
 	os.WriteFile(file, []byte(src), 0o644)
-	f := &fakeExec{checkErr: &FieldError{Key: "preset", Err: errors.New(`preset "glacial": unknown`)}}
-	_, err := Load(context.Background(), file, LoadOptions{Executors: map[Kind]Executor{KindVideo: f}})
-	want := file + ":6:13: jobs[0].preset: preset \"glacial\": unknown\n" +
+	f := &fakeExec{checkErr: &FieldError{Key: "preset", Err: errors.New(`preset "slow": not in this build`)}}
+	_, err := Load(context.Background(), file, LoadOptions{Executors: map[Kind]Executor{KindVideo: f}, Schemas: testSchemas()})
+	want := file + ":6:13: jobs[0].preset: preset \"slow\": not in this build\n" +
 		file + ":7:21: jobs[1].kind: job kind tiles is not available in this build"
 	if err == nil || err.Error() != want {
 		t.Errorf("got:\n%v\nwant:\n%s", err, want)
@@ -330,7 +330,7 @@ func TestSkipFromAnotherFolder(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "sub", "b.yaml"), []byte("jobs:\n  - {name: a, kind: image, input: a.png, output: out/a.png}\n"), 0o644)
 	for i, c := range []struct{ cwd, file string }{{dir, "sub/b.yaml"}, {filepath.Join(dir, "sub"), "b.yaml"}} {
 		t.Chdir(c.cwd)
-		b, err := Load(context.Background(), c.file, LoadOptions{})
+		b, err := Load(context.Background(), c.file, LoadOptions{Schemas: testSchemas()})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -2,15 +2,18 @@ package temporal
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"image"
 	"math"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/stylize/stylize/pipeline"
 	"github.com/stylize/stylize/pipeline/model"
+	"github.com/stylize/stylize/pipeline/option"
 	"github.com/stylize/stylize/pipeline/ort"
 )
 
@@ -130,30 +133,48 @@ func (o *Options) applyDefaults() {
 	}
 }
 
-// Validate checks the options without touching the model.
+// Table declares the temporal options a video job exposes (--temporal,
+// --temporal-weight; batch keys temporal, temporal_weight).
+func (o *Options) Table() *option.Table {
+	modes := []string{string(ModeOff), string(ModeAuto), string(ModeFeature), string(ModeOutput)}
+	return option.New(
+		option.Func(option.String, "temporal", "temporal coherence between frames: "+strings.Join(modes, ", "),
+			func() any { return string(o.Mode) },
+			func(v any) error { o.Mode = Mode(v.(string)); return nil },
+			func() bool { return o.Mode == "" }).Default(string(ModeAuto)).
+			Check(func(v any) error {
+				if _, err := ParseMode(v.(string)); err != nil {
+					return errors.New("want one of " + strings.Join(modes, ", "))
+				}
+				return nil
+			}),
+		option.FloatVar(&o.Weight, "temporal_weight", "how much flicker to remove, 0..1: the share of the warped past kept where the motion is reliable (0 = per-frame, like --temporal off)").
+			DefaultText(fmt.Sprintf("the mode's, %g feature / %g output", DefaultFeatureWeight, DefaultOutputWeight)).Range(0, 1, ""),
+	)
+}
+
+// Validate checks the options without touching the model. It returns
+// every problem; those of Mode and Weight are *option.Error.
 func (o Options) Validate() error {
-	if _, err := ParseMode(string(o.Mode)); err != nil {
-		return err
-	}
-	if o.Weight < 0 || o.Weight > 1 || math.IsNaN(o.Weight) {
-		return fmt.Errorf("temporal weight %g: want 0..1", o.Weight)
-	}
+	t := o.Table()
+	t.MarkNonZero()
+	errs := []error{t.Validate()}
 	if o.PreBlend < 0 || o.PreBlend > 1 || math.IsNaN(o.PreBlend) {
-		return fmt.Errorf("temporal pre-blend %g: want 0..1", o.PreBlend)
+		errs = append(errs, fmt.Errorf("temporal pre-blend %g: want 0..1", o.PreBlend))
 	}
 	if o.CutThreshold < 0 || o.CutThreshold > 1 {
-		return fmt.Errorf("temporal cut threshold %g: want 0..1", o.CutThreshold)
+		errs = append(errs, fmt.Errorf("temporal cut threshold %g: want 0..1", o.CutThreshold))
 	}
 	if o.MinCoverage < 0 || o.MinCoverage > 1 {
-		return fmt.Errorf("temporal min coverage %g: want 0..1", o.MinCoverage)
+		errs = append(errs, fmt.Errorf("temporal min coverage %g: want 0..1", o.MinCoverage))
 	}
 	if o.StatsEMA < 0 || o.StatsEMA >= 1 || math.IsNaN(o.StatsEMA) {
-		return fmt.Errorf("temporal statistics EMA %g: want 0 (off) up to below 1", o.StatsEMA)
+		errs = append(errs, fmt.Errorf("temporal statistics EMA %g: want 0 (off) up to below 1", o.StatsEMA))
 	}
 	if o.FlowMaxSide < 0 || (o.FlowMaxSide > 0 && o.FlowMaxSide < 32) {
-		return fmt.Errorf("temporal flow max side %d: want 0 (default) or at least 32", o.FlowMaxSide)
+		errs = append(errs, fmt.Errorf("temporal flow max side %d: want 0 (default) or at least 32", o.FlowMaxSide))
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // Engine is what the processor needs of the style engine: the whole model

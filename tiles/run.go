@@ -12,10 +12,13 @@ import (
 	"github.com/paulmach/orb/maptile"
 
 	"github.com/stylize/stylize/pipeline"
+	"github.com/stylize/stylize/pipeline/option"
 	"github.com/stylize/stylize/tiles/store"
 )
 
-// Options configure Run. The zero value of each field means its default.
+// Options configure Run. The zero value of each field means its default,
+// but for Overviews (see NewOptions): its zero builds zooms 0..MinZoom−1,
+// NoOverviews builds none. The flags and batch keys are declared in Table.
 type Options struct {
 	Source        string // folder, .mbtiles, .pmtiles or URL template
 	SourceOptions SourceOptions
@@ -24,7 +27,7 @@ type Options struct {
 	MaxZoom       maptile.Zoom
 	Region        Region // zero: every tile the source has
 	// Overviews builds zooms Overviews..MinZoom−1 from the stylized tiles
-	// by 2×2 downsampling; −1 (or ≥ MinZoom) means none.
+	// by 2×2 downsampling; NoOverviews (−1) builds none.
 	Overviews int
 	// PerZoom stylizes the overview zooms from the source instead.
 	PerZoom  bool
@@ -43,64 +46,30 @@ type Options struct {
 	Progress io.Writer // default stderr
 }
 
+// applyDefaults fills the declared defaults (Table: stats, format,
+// quality, workers).
 func (o *Options) applyDefaults() {
-	if o.Stats == "" {
-		o.Stats = StatsShared
-	}
-	if o.Format == "" {
-		o.Format = PNG
-	}
-	if o.Quality == 0 {
-		o.Quality = 90 // map tiles: little visible loss, half the size of 95
-	}
-	if o.Workers <= 0 {
-		o.Workers = 1
-	}
+	o.Table().ApplyDefaults()
 	if o.Overviews < 0 {
-		o.Overviews = -1
+		o.Overviews = NoOverviews
 	}
 }
 
-// Validate checks the options before any I/O.
+// Validate checks the options before any I/O. It returns every problem;
+// those of an option are *option.Error naming its key.
 func (o Options) Validate() error {
+	var errs []error
 	if o.Source == "" || o.Output == "" {
-		return errors.New("tiles: a source and an output are required")
+		errs = append(errs, errors.New("tiles: a source and an output are required"))
 	}
+	t := o.Table()
+	t.MarkNonZero()
 	if o.MinZoom > o.MaxZoom {
-		return fmt.Errorf("zoom %d-%d: the first zoom is above the last", o.MinZoom, o.MaxZoom)
+		errs = append(errs, &option.Error{Key: "zoom", Err: fmt.Errorf("%d-%d: the first zoom is above the last", o.MinZoom, o.MaxZoom)})
+	} else if o.MaxZoom > maxZoom {
+		errs = append(errs, &option.Error{Key: "zoom", Err: fmt.Errorf("%d: want at most %d", o.MaxZoom, maxZoom)})
 	}
-	if o.MaxZoom > 24 {
-		return fmt.Errorf("zoom %d: want at most 24", o.MaxZoom)
-	}
-	if o.Overviews >= int(o.MinZoom) {
-		return fmt.Errorf("overviews %d: want a zoom below the first stylized zoom %d", o.Overviews, o.MinZoom)
-	}
-	if o.Metatile < 0 || o.Metatile > 16 {
-		return fmt.Errorf("metatile %d: want 1..16 tiles (0 = default)", o.Metatile)
-	}
-	if o.Margin < -1 || o.Margin > 1024 {
-		return fmt.Errorf("margin %d: want 1..1024 px (0 = default, −1 = none)", o.Margin)
-	}
-	if o.Blend < -1 || o.Blend > 512 {
-		return fmt.Errorf("blend %d: want 1..512 px (0 = default, −1 = none)", o.Blend)
-	}
-	switch o.Stats {
-	case "", StatsShared, StatsWindow:
-	default:
-		return fmt.Errorf("stats %q: want shared or window", o.Stats)
-	}
-	switch o.Format {
-	case "", PNG, JPEG, WebP:
-	default:
-		return fmt.Errorf("format %q: want png, jpg or webp", o.Format)
-	}
-	if o.Quality < 0 || o.Quality > 100 {
-		return fmt.Errorf("quality %d: want 1..100", o.Quality)
-	}
-	if o.Workers < 0 || o.Workers > 64 {
-		return fmt.Errorf("workers %d: want 1..64", o.Workers)
-	}
-	return nil
+	return errors.Join(append(errs, t.Validate())...)
 }
 
 // TileError is one tile that could not be read or stylized.

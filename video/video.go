@@ -12,6 +12,7 @@ import (
 
 	"github.com/stylize/stylize/pipeline"
 	"github.com/stylize/stylize/pipeline/model"
+	"github.com/stylize/stylize/pipeline/option"
 )
 
 // Codecs for Options.Codec.
@@ -47,9 +48,7 @@ type Options struct {
 }
 
 func (o *Options) applyDefaults() {
-	if o.Codec == "" {
-		o.Codec = CodecH264
-	}
+	o.Table().ApplyDefaults() // codec, preset, workers
 	if o.CRF == 0 {
 		// Visually near-transparent for stylized frames, whose fine brush
 		// texture costs bits; x265's scale sits about 4 higher for the same
@@ -59,50 +58,65 @@ func (o *Options) applyDefaults() {
 			o.CRF = 24
 		}
 	}
-	if o.Preset == "" {
-		o.Preset = "medium" // x264's own default
-	}
-	if o.Workers <= 0 {
-		// One worker whose session uses every core: measured faster than
-		// one single-threaded session per core on 2 cores (see
-		// notes/video-figures.md) and deterministic.
-		o.Workers = 1
-	}
 	if o.Progress == nil {
 		o.Progress = os.Stderr
 	}
 }
 
-var presets = map[string]bool{"ultrafast": true, "superfast": true, "veryfast": true, "faster": true,
-	"fast": true, "medium": true, "slow": true, "slower": true, "veryslow": true, "placebo": true}
+var presets = []string{"ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow", "placebo"}
 
-// Validate checks the options without touching any file.
+// Table declares the video options (stylize video flags, video job keys).
+func (o *Options) Table() *option.Table {
+	return option.New(
+		option.IntVar(&o.Height, "height", "output height in px, even (width follows the aspect ratio); 0 = the source's").
+			Check(func(v any) error {
+				if h := v.(int); h < 0 || h%2 != 0 || h > 8640 {
+					return errors.New("want an even number of pixels from 2 to 8640 (H.264 4:2:0 needs even sizes), or 0 for the source's")
+				}
+				return nil
+			}),
+		timeDecl(&o.Start, "start", "start at this time: seconds, 1m30s or [HH:]MM:SS", "want 0 or more", func(d time.Duration) bool { return d >= 0 }),
+		timeDecl(&o.Duration, "duration", "stylize at most this long (same forms as --start)", "want more than 0", func(d time.Duration) bool { return d > 0 }),
+		option.IntVar(&o.CRF, "crf", "encoder quality 1..51, lower is better").DefaultText("20 for h264, 24 for h265").
+			Check(func(v any) error {
+				if n := v.(int); n < 0 || n > 51 {
+					return errors.New("want 1..51 (lower is better), or 0 for the default")
+				}
+				return nil
+			}),
+		// medium: x264's own default.
+		option.StringVar(&o.Preset, "preset", "x264/x265 preset, ultrafast..veryslow").Default("medium").OneOf(presets...),
+		option.StringVar(&o.Codec, "codec", "video codec: h264 or h265").Default(CodecH264).OneOf(CodecH264, CodecH265),
+		// One worker whose session uses every core: measured faster than one
+		// single-threaded session per core on 2 cores, and deterministic.
+		option.IntVar(&o.Workers, "workers", "frames stylized at once (each worker shares the model session; see --threads)").Default(1).Range(1, 256, ""),
+	)
+}
+
+// timeDecl declares a time option (video.ParseTime forms).
+func timeDecl(p *time.Duration, key, help, want string, ok func(time.Duration) bool) *option.Decl {
+	return option.Func(option.String, key, help,
+		func() any { return p.String() },
+		func(v any) (err error) { *p, err = ParseTime(v.(string)); return err },
+		func() bool { return *p == 0 }).
+		Check(func(any) error {
+			if !ok(*p) {
+				return errors.New(want)
+			}
+			return nil
+		})
+}
+
+// Validate checks the options without touching any file. It returns
+// every problem; those of an option are *option.Error naming its key.
 func (o Options) Validate() error {
+	var errs []error
 	if o.Engine == nil && o.Processor == nil {
-		return errors.New("video: no model engine and no processor")
+		errs = append(errs, errors.New("video: no model engine and no processor"))
 	}
-	if o.Height < 0 || o.Height == 1 || o.Height%2 != 0 || o.Height > 8640 {
-		return fmt.Errorf("height %d: want an even number of pixels from 2 to 8640 (H.264 4:2:0 needs even sizes), or 0 for the source's", o.Height)
-	}
-	if o.Start < 0 {
-		return fmt.Errorf("start %s: want 0 or more", o.Start)
-	}
-	if o.Duration < 0 {
-		return fmt.Errorf("duration %s: want more than 0", o.Duration)
-	}
-	if o.Codec != "" && o.Codec != CodecH264 && o.Codec != CodecH265 {
-		return fmt.Errorf("codec %q: want h264 or h265", o.Codec)
-	}
-	if o.CRF < 0 || o.CRF > 51 {
-		return fmt.Errorf("crf %d: want 1..51 (lower is better), or 0 for the default", o.CRF)
-	}
-	if o.Preset != "" && !presets[o.Preset] {
-		return fmt.Errorf("preset %q: want one of ultrafast, superfast, veryfast, faster, fast, medium, slow, slower, veryslow", o.Preset)
-	}
-	if o.Workers < 0 || o.Workers > 256 {
-		return fmt.Errorf("workers %d: want 1..256, or 0 for the default", o.Workers)
-	}
-	return nil
+	t := o.Table()
+	t.MarkNonZero()
+	return errors.Join(append(errs, t.Validate())...)
 }
 
 // CheckOutput refuses output names that would not be an MP4.
@@ -146,19 +160,7 @@ type item struct {
 // everything succeeded; on error or cancellation ffmpeg is stopped and
 // nothing is left behind.
 func Stylize(ctx context.Context, in, out string, o Options) (*Report, error) {
-	if err := o.Validate(); err != nil {
-		return nil, err
-	}
-	o.applyDefaults()
-	if err := CheckOutput(out); err != nil {
-		return nil, err
-	}
-	if !strings.Contains(in, "://") {
-		if err := checkInput(in); err != nil {
-			return nil, err
-		}
-	}
-	if err := lookTools(); err != nil {
+	if err := preflight(in, out, &o); err != nil {
 		return nil, err
 	}
 	start := time.Now()
@@ -180,13 +182,7 @@ func Stylize(ctx context.Context, in, out string, o Options) (*Report, error) {
 	if proc == nil {
 		proc = NewPerFrame(o.Engine)
 	}
-	var infer0, proc0 time.Duration
-	if o.Engine != nil {
-		infer0, _ = o.Engine.InferenceTime()
-	}
-	if it, ok := proc.(interface{ InferenceTime() time.Duration }); ok {
-		proc0 = it.InferenceTime()
-	}
+	t0 := inferenceTimes(o.Engine, proc)
 
 	// The encoder lives outside the pipeline's errgroup: it must outlive
 	// Run to finish the file, and die with the run when it fails.
@@ -205,28 +201,7 @@ func Stylize(ctx context.Context, in, out string, o Options) (*Report, error) {
 	})
 	defer prog.Finish() // also after a failure: the last line says how far it got
 	frames := 0
-	src := func(ctx context.Context, emit func(*pipeline.Frame) error) error {
-		dec, err := startDecoder(ctx, info, p)
-		if err != nil {
-			return err
-		}
-		defer dec.stop()
-		for {
-			f := pool.Get()
-			err := dec.Read(f)
-			if err == io.EOF {
-				pool.Put(f)
-				break
-			}
-			if err != nil {
-				return err
-			}
-			if err := emit(f); err != nil {
-				return err
-			}
-		}
-		return checkCount(in, dec.frames, p.Frames, &dec.stderr)
-	}
+	src := decodeSource(in, info, p, pool)
 	work := func(ctx context.Context, f *pipeline.Frame) (item, error) {
 		r, err := proc.Parallel(ctx, f)
 		if err != nil {
@@ -260,6 +235,70 @@ func Stylize(ctx context.Context, in, out string, o Options) (*Report, error) {
 	if err := af.Commit(); err != nil {
 		return nil, err
 	}
+	return o.report(in, out, start, frames, p, proc, t0), nil
+}
+
+// preflight validates the options (then fills the defaults) and checks
+// the output name, the input file and the tools before anything starts.
+func preflight(in, out string, o *Options) error {
+	if err := o.Validate(); err != nil {
+		return err
+	}
+	o.applyDefaults()
+	if err := CheckOutput(out); err != nil {
+		return err
+	}
+	if !strings.Contains(in, "://") {
+		if err := checkInput(in); err != nil {
+			return err
+		}
+	}
+	return lookTools()
+}
+
+// decodeSource is the pipeline's source: the decoded frames of in.
+func decodeSource(in string, info *Info, p *plan, pool *pipeline.FramePool) func(context.Context, func(*pipeline.Frame) error) error {
+	return func(ctx context.Context, emit func(*pipeline.Frame) error) error {
+		dec, err := startDecoder(ctx, info, p)
+		if err != nil {
+			return err
+		}
+		defer dec.stop()
+		for {
+			f := pool.Get()
+			err := dec.Read(f)
+			if err == io.EOF {
+				pool.Put(f)
+				break
+			}
+			if err != nil {
+				return err
+			}
+			if err := emit(f); err != nil {
+				return err
+			}
+		}
+		return checkCount(in, dec.frames, p.Frames, &dec.stderr)
+	}
+}
+
+// modelTimes are the model time the engine and the processor had
+// spent before the run (the report counts the difference).
+type modelTimes struct{ engine, proc time.Duration }
+
+func inferenceTimes(eng *model.Engine, proc Processor) modelTimes {
+	var t modelTimes
+	if eng != nil {
+		t.engine, _ = eng.InferenceTime()
+	}
+	if it, ok := proc.(interface{ InferenceTime() time.Duration }); ok {
+		t.proc = it.InferenceTime()
+	}
+	return t
+}
+
+// report summarises a finished run.
+func (o *Options) report(in, out string, start time.Time, frames int, p *plan, proc Processor, t0 modelTimes) *Report {
 	r := &Report{
 		Input: in, Output: out, Frames: frames, Seconds: time.Since(start).Seconds(),
 		VideoSeconds: float64(frames) / p.FPS.Float(), Width: p.W, Height: p.H,
@@ -273,18 +312,18 @@ func Stylize(ctx context.Context, in, out string, o Options) (*Report, error) {
 	}
 	if o.Engine != nil {
 		t, _ := o.Engine.InferenceTime()
-		r.InferenceSeconds = (t - infer0).Seconds()
+		r.InferenceSeconds = (t - t0.engine).Seconds()
 		r.Model, r.Device = o.Engine.Name(), o.Engine.Device()
 	}
 	// Processors that run models of their own (temporal's split halves)
 	// report that time and a summary.
 	if it, ok := proc.(interface{ InferenceTime() time.Duration }); ok {
-		r.InferenceSeconds += (it.InferenceTime() - proc0).Seconds()
+		r.InferenceSeconds += (it.InferenceTime() - t0.proc).Seconds()
 	}
 	if s, ok := proc.(interface{ Summary() string }); ok {
 		r.Processor = s.Summary()
 	}
-	return r, nil
+	return r
 }
 
 // checkCount fails a run whose decoder delivered clearly fewer frames than

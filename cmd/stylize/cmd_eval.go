@@ -11,26 +11,19 @@ import (
 // evalFunc runs one kind of evaluation with the arguments after its kind.
 type evalFunc func(ctx context.Context, args []string, stdout, stderr io.Writer) error
 
-// evals holds the evaluation kinds. Each lives in its own cmd_eval_KIND.go
-// file and registers itself with registerEval from an init function.
-var evals = map[string]evalFunc{}
-
-// registerEval adds an evaluation kind (stylize eval KIND ...).
-func registerEval(kind string, run evalFunc) { evals[kind] = run }
+// evals is every evaluation kind (stylize eval KIND ...), each in its
+// own cmd_eval_KIND.go file.
+func evals() map[string]evalFunc {
+	return map[string]evalFunc{"temporal": runEvalTemporal, "seams": runEvalSeams}
+}
 
 func evalKinds() string {
-	ks := make([]string, 0, len(evals))
-	for k := range evals {
+	ks := make([]string, 0, 2)
+	for k := range evals() {
 		ks = append(ks, k)
 	}
 	sort.Strings(ks)
 	return strings.Join(ks, ", ")
-}
-
-func init() {
-	register(command{name: "eval", order: 80, run: runEval, usage: [][2]string{
-		{"stylize eval KIND [options] ARGS...", "measure results (KIND temporal: flicker; seams: tile seams)"},
-	}})
 }
 
 func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -41,7 +34,7 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 		return nil
 	}
-	run, ok := evals[args[0]]
+	run, ok := evals()[args[0]]
 	if !ok {
 		return usagef("eval: unknown kind %q (want %s)", args[0], evalKinds())
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 
@@ -11,30 +10,23 @@ import (
 	"github.com/stylize/stylize/tiles/store"
 )
 
-func init() { registerEval("seams", runEvalSeams) }
-
 // runEvalSeams: stylize eval seams DST --zoom Z [--tms] [--report FILE].
 func runEvalSeams(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("eval seams", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("eval seams", "stylize eval seams TILES --zoom Z   (TILES: folder, .mbtiles or .pmtiles)",
+		"Seam ratio: mean |gradient| across tile borders ÷ the same a quarter tile away; 1.0 = invisible seams.\n", stderr)
 	zoom := fs.String("zoom", "", "zoom or zoom range to measure (required)")
 	tms := fs.Bool("tms", false, "the folder has TMS rows")
 	report := fs.String("report", "", "write the figures as JSON to this file")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: stylize eval seams TILES --zoom Z   (TILES: folder, .mbtiles or .pmtiles)")
-		fmt.Fprintln(stderr, "Seam ratio: mean |gradient| across tile borders ÷ the same a quarter tile away; 1.0 = invisible seams.")
-		fs.PrintDefaults()
-	}
-	pos, err := parseInterleaved(fs, args)
+	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) != 1 || *zoom == "" {
 		return usagef("eval seams: want one tile set and --zoom Z")
 	}
-	z0, z1, err := parseZoomRange(*zoom)
+	z0, z1, err := tiles.ParseZoomRange(*zoom)
 	if err != nil {
-		return usageError{err}
+		return usagef("eval seams: --zoom %v", err)
 	}
 	src, err := store.OpenSource(ctx, pos[0], store.SourceOptions{TMS: *tms})
 	if err != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -19,32 +18,24 @@ import (
 	"github.com/stylize/stylize/video"
 )
 
-func init() { registerEval("temporal", runEvalTemporal) }
-
-// runEvalTemporal measures flicker: the warping error E_warp of Lai et al.
-// 2018 of the frames in OUT, warped by the motion of the frames in IN.
-func runEvalTemporal(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("eval temporal", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	flowSpec := fs.String("flow", "estimated", "motion of the input: estimated (optical flow of IN), or true-shift:DX,DY (content moves DX,DY px per frame)")
-	jsonOut := fs.Bool("json", false, "print the figures as JSON")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, `usage: stylize eval temporal [--flow estimated|true-shift:DX,DY] IN OUT
-
+const evalTemporalAbout = `
 IN and OUT are the input video and its stylization: video files (any file
 ffmpeg reads; IN is decoded at OUT's height) or folders of frames (PNG or
 JPEG, in file-name order), with the same number of frames. Prints the warping error
 E_warp = mean over frame pairs of Σ M·(W(O_t+1) − O_t)² / Σ M (O in 0..1,
 W and M from the input's motion, M = not occluded), for OUT and for IN itself,
-and the mean |OUT − IN| (style strength) and mean |Laplacian| (sharpness).`)
-		fs.PrintDefaults()
-	}
-	pos, err := parseInterleaved(fs, args)
+and the mean |OUT − IN| (style strength) and mean |Laplacian| (sharpness).
+`
+
+// runEvalTemporal measures flicker: the warping error E_warp of Lai et al.
+// 2018 of the frames in OUT, warped by the motion of the frames in IN.
+func runEvalTemporal(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("eval temporal", "stylize eval temporal [--flow estimated|true-shift:DX,DY] IN OUT", evalTemporalAbout, stderr)
+	flowSpec := fs.String("flow", "estimated", "motion of the input: estimated (optical flow of IN), or true-shift:DX,DY (content moves DX,DY px per frame)")
+	jsonOut := fs.Bool("json", false, "print the figures as JSON")
+	pos, err := parseN(fs, args, 2, "IN and OUT")
 	if err != nil {
 		return err
-	}
-	if len(pos) != 2 {
-		return usagef("eval temporal: want IN and OUT, got %d arguments", len(pos))
 	}
 	shift, err := parseFlowSpec(*flowSpec)
 	if err != nil {

@@ -106,6 +106,9 @@ func TestEvalTemporal(t *testing.T) {
 // stylization of a moving clip flickers more than the temporal one, and
 // clips of different lengths are refused.
 func TestEvalTemporalVideos(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: flow over three clips is long; TestEvalTemporal is the fast case")
+	}
 	testenv.ORT(t)
 	dir := t.TempDir()
 	in := clip(t, dir, "1")

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 
@@ -10,17 +9,6 @@ import (
 	"github.com/stylize/stylize/pipeline/onnx"
 	"github.com/stylize/stylize/pipeline/ort"
 )
-
-func init() {
-	register(command{name: "models", order: 80, run: runModels, usage: [][2]string{
-		{"stylize models", "list the built-in styles"},
-		{"stylize models inspect MODEL", "show how a model will be run, and why"},
-		{"stylize models import microast|cd-vgg DIR [-o OUT]", "build the MicroAST or cd16x ONNX graphs from an upstream PyTorch checkout (OUT: the model cache)"},
-	}})
-	register(command{name: "version", order: 90, run: runVersion, usage: [][2]string{
-		{"stylize version", "versions of stylize and onnxruntime"},
-	}})
-}
 
 func runModels(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] == "list" {
@@ -35,22 +23,22 @@ func runModels(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if args[0] != "inspect" {
 		return usagef("models: unknown subcommand %q (want list, inspect MODEL or import)", args[0])
 	}
-	fs := flag.NewFlagSet("models inspect", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	mf := addModelFlags(fs)
-	pos, err := parseInterleaved(fs, args[1:])
+	fs := newFlags("models inspect", "stylize models inspect [options] MODEL", "", stderr)
+	var opt model.Options
+	t := bindFlags(fs, &opt.Conventions, opt.Table())
+	pos, err := parseArgs(fs, args[1:])
 	if err != nil {
 		return err
 	}
 	if len(pos) == 1 {
-		mf.model = pos[0]
-	} else if len(pos) > 1 || mf.model == "" {
+		_ = t.Set("model", pos[0])
+	} else if len(pos) > 1 || !t.IsSet("model") {
 		return usagef("models inspect: want one MODEL (a .onnx path or builtin:NAME)")
 	}
-	opt, err := mf.options()
-	if err != nil {
+	if err := flagErrors("models inspect", t.Validate()); err != nil {
 		return err
 	}
+	t.ApplyDefaults()
 	eng, err := model.Open(ctx, opt)
 	if err != nil {
 		return err

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -23,15 +22,11 @@ var importers = map[string]func(dir, out string) ([]string, error){
 // and writes them under OUT (default: the user's model cache, where the
 // arbitrary-style and perceptual features look).
 func runModelsImport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("models import", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("models import", "stylize models import microast|cd-vgg DIR [-o OUT]", "", stderr)
 	out := fs.String("o", "", "model folder to write into (default $"+model.ModelsEnv+", else the user cache's stylize/models)")
-	pos, err := parseInterleaved(fs, args)
+	pos, err := parseN(fs, args, 2, "microast|cd-vgg and the upstream folder DIR")
 	if err != nil {
 		return err
-	}
-	if len(pos) != 2 {
-		return usagef("models import: want microast|cd-vgg and the upstream folder DIR")
 	}
 	run, ok := importers[pos[0]]
 	if !ok {

@@ -3,25 +3,12 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 
 	"github.com/stylize/stylize/configs"
 	"github.com/stylize/stylize/configs/demo"
 )
-
-func init() {
-	register(command{name: "run", order: 50, run: runBatch, usage: [][2]string{
-		{"stylize run FILE.yaml [--dry-run] [--jobs N]", "run a batch file of image, video and tile jobs"},
-	}})
-	register(command{name: "validate", order: 51, run: runValidate, usage: [][2]string{
-		{"stylize validate FILE.yaml", "check a batch file (every problem with file:line:column)"},
-	}})
-	register(command{name: "demo-inputs", order: 85, run: runDemoInputs, usage: [][2]string{
-		{"stylize demo-inputs [--picture IMG] DIR", "make the inputs of configs/demo.yaml (clip, tiles, picture)"},
-	}})
-}
 
 const batchHelp = `
 A batch file holds defaults:, models:, fail_fast:, report: and jobs:. Keys
@@ -35,7 +22,7 @@ See configs/*.yaml for examples.
 // loadBatch reads and validates a batch file with the kinds this build
 // runs. Problems are printed one per line; the error says how many.
 func loadBatch(ctx context.Context, file string, stderr io.Writer, execs map[configs.Kind]configs.Executor) (*configs.Batch, error) {
-	b, err := configs.Load(ctx, file, configs.LoadOptions{Executors: execs})
+	b, err := configs.Load(ctx, file, configs.LoadOptions{Executors: execs, Schemas: schemas()})
 	var probs configs.Problems
 	if errors.As(err, &probs) {
 		for _, p := range probs {
@@ -51,22 +38,13 @@ func loadBatch(ctx context.Context, file string, stderr io.Writer, execs map[con
 }
 
 func runBatch(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("run", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("run", "stylize run FILE.yaml [--dry-run] [--jobs N] [--quiet]", batchHelp, stderr)
 	dry := fs.Bool("dry-run", false, "print the expanded plan (jobs, inputs → outputs, what is already done) and stop")
 	jobs := fs.Int("jobs", 1, "jobs to run at once")
 	quiet := fs.Bool("quiet", false, "no progress output")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: stylize run FILE.yaml [--dry-run] [--jobs N] [--quiet]")
-		fs.PrintDefaults()
-		fmt.Fprint(stderr, batchHelp)
-	}
-	pos, err := parseInterleaved(fs, args)
+	pos, err := parseN(fs, args, 1, "one batch file")
 	if err != nil {
 		return err
-	}
-	if len(pos) != 1 {
-		return usagef("run: want one batch file, got %d (usage: stylize run FILE.yaml)", len(pos))
 	}
 	if *jobs < 1 || *jobs > 64 {
 		return usagef("run: --jobs %d: want 1..64", *jobs)
@@ -90,18 +68,10 @@ func runBatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 }
 
 func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: stylize validate FILE.yaml")
-		fmt.Fprint(stderr, batchHelp)
-	}
-	pos, err := parseInterleaved(fs, args)
+	fs := newFlags("validate", "stylize validate FILE.yaml", batchHelp, stderr)
+	pos, err := parseN(fs, args, 1, "one batch file")
 	if err != nil {
 		return err
-	}
-	if len(pos) != 1 {
-		return usagef("validate: want one batch file, got %d", len(pos))
 	}
 	execs, closeExecs := batchExecutors()
 	defer closeExecs()
@@ -118,19 +88,11 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 }
 
 func runDemoInputs(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("demo-inputs", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("demo-inputs", "stylize demo-inputs [--picture IMG] DIR", "", stderr)
 	pic := fs.String("picture", "cmd/stylize/testdata/sample.jpg", "picture to copy and cut into the demo's tile pyramid")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: stylize demo-inputs [--picture IMG] DIR")
-		fs.PrintDefaults()
-	}
-	pos, err := parseInterleaved(fs, args)
+	pos, err := parseN(fs, args, 1, "one output folder")
 	if err != nil {
 		return err
-	}
-	if len(pos) != 1 {
-		return usagef("demo-inputs: want one output folder, got %d", len(pos))
 	}
 	if err := demo.Inputs(ctx, pos[0], demo.Options{Picture: *pic}); err != nil {
 		return err

@@ -14,6 +14,9 @@ import (
 // layout (configs/demo.yaml beside out/): demo-inputs, run, and a re-run
 // that skips everything.
 func TestRunDemo(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: the whole demo is long; TestCLIBatchParity runs a small job of each kind")
+	}
 	testenv.FFmpeg(t)
 	testenv.ORT(t)
 	root := t.TempDir()

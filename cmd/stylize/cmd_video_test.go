@@ -15,6 +15,7 @@ import (
 	"github.com/stylize/stylize/pipeline"
 	"github.com/stylize/stylize/pipeline/model"
 	"github.com/stylize/stylize/pipeline/testenv"
+	"github.com/stylize/stylize/temporal"
 	"github.com/stylize/stylize/video"
 )
 
@@ -135,19 +136,23 @@ func (c countOrdered) Ordered(ctx context.Context, in *pipeline.Frame, _ any) (*
 	return in, nil
 }
 
-// TestVideoTemporalHook checks that a registered --temporal mode gets to
-// process every frame.
+// TestVideoTemporalHook checks that the processor of a --temporal mode
+// gets to process every frame.
 func TestVideoTemporalHook(t *testing.T) {
 	testenv.ORT(t)
 	dir := t.TempDir()
 	in := clip(t, dir, "1")
 	n := 0
-	registerTemporal(temporalMode{name: "test-count", about: "test", open: func(ctx context.Context, eng *model.Engine, weight float64) (video.Processor, error) {
+	saved := newTemporal
+	newTemporal = func(eng *model.Engine, o temporal.Options) (video.Processor, error) {
+		if o.Mode != temporal.ModeOutput {
+			t.Errorf("mode %q, want output", o.Mode)
+		}
 		return countOrdered{&n}, nil
-	}})
-	defer delete(temporalModes, "test-count")
+	}
+	defer func() { newTemporal = saved }()
 	var se bytes.Buffer
-	err := runVideo(context.Background(), []string{"-m", "builtin:identity", "--temporal", "test-count", "--quiet", "-o", filepath.Join(dir, "out.mp4"), in}, io.Discard, &se)
+	err := runVideo(context.Background(), []string{"-m", "builtin:identity", "--temporal", "output", "--quiet", "-o", filepath.Join(dir, "out.mp4"), in}, io.Discard, &se)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -171,6 +176,9 @@ func TestVideoTemporalDefault(t *testing.T) {
 		{[]string{"--temporal-weight", "0"}, ""},
 		{[]string{"--temporal-weight", "0.5"}, "output weight 0.5"},
 	} {
+		if testing.Short() && len(tc.args) > 0 && tc.args[0] == "--temporal-weight" {
+			continue // -short: the default and off are enough
+		}
 		rep := filepath.Join(dir, "rep.json")
 		args := append([]string{"-m", "builtin:ink", "--quiet", "--report", rep, "-o", filepath.Join(dir, "out.mp4")}, tc.args...)
 		if err := runVideo(context.Background(), append(args, in), io.Discard, io.Discard); err != nil {

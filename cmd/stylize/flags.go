@@ -1,58 +1,98 @@
 package main
 
 import (
+	"errors"
 	"flag"
+	"fmt"
+	"io"
+	"strings"
 
-	"github.com/stylize/stylize/pipeline/model"
+	"github.com/stylize/stylize/pipeline/option"
 )
 
-// modelFlags are the model options every stylizing command shares.
-type modelFlags struct {
-	model, device             string
-	threads, passes, maxSide  int
-	strength                  float64
-	preserveColors            bool
-	layout, inRange, outRange string
-	channelOrder              string
-	sizeMultiple, margin      int
+// newFlags makes a subcommand's flag set: -h prints the synopsis, then
+// about (if any), then every flag with its type and help.
+func newFlags(name, synopsis, about string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: "+synopsis)
+		if about != "" {
+			fmt.Fprint(stderr, about)
+		}
+		printDefaults(stderr, fs)
+	}
+	return fs
 }
 
-func addModelFlags(fs *flag.FlagSet) *modelFlags {
-	f := &modelFlags{}
-	fs.StringVar(&f.model, "m", "", "model: path to an .onnx file or builtin:NAME (default builtin:ink)")
-	fs.StringVar(&f.model, "model", "", "same as -m")
-	fs.StringVar(&f.device, "device", "cpu", "execution provider: cpu, cuda, tensorrt, or auto (best available, reported)")
-	fs.IntVar(&f.threads, "threads", 0, "onnxruntime intra-op threads (0 = one per core)")
-	fs.Float64Var(&f.strength, "strength", 1, "style strength 0..1 (blend with the content)")
-	fs.BoolVar(&f.preserveColors, "preserve-colors", false, "keep the content's colours, take only luminance from the style")
-	fs.IntVar(&f.passes, "passes", 1, "run the model N times, feeding the output back")
-	fs.IntVar(&f.maxSide, "max-side", 0, "stylize at most at this longest side in px and scale back (sets the style's scale; 0 = full size)")
-	fs.StringVar(&f.layout, "layout", "", "model tensor layout NCHW or NHWC (default: from the model)")
-	fs.StringVar(&f.inRange, "input-range", "", "model input range 0..255, 0..1 or -1..1 (default: sidecar, metadata, probe)")
-	fs.StringVar(&f.outRange, "output-range", "", "model output range 0..255, 0..1 or -1..1 (default: sidecar, metadata, probe)")
-	fs.StringVar(&f.channelOrder, "channel-order", "", "rgb or bgr (default rgb)")
-	fs.IntVar(&f.sizeMultiple, "size-multiple", 0, "pad input sizes to a multiple of this (default: from the graph's strides)")
-	fs.IntVar(&f.margin, "margin", -1, "reflect-padding margin in px against border artefacts (default: sized to the model)")
-	return f
+// printDefaults is flag.PrintDefaults with the option tables' type names.
+func printDefaults(w io.Writer, fs *flag.FlagSet) {
+	fs.VisitAll(func(f *flag.Flag) {
+		typ, usage := flag.UnquoteUsage(f)
+		if tn, ok := f.Value.(interface{ TypeName() string }); ok {
+			typ = tn.TypeName()
+		}
+		if bf, ok := f.Value.(interface{ IsBoolFlag() bool }); ok && bf.IsBoolFlag() {
+			typ = ""
+		}
+		line := "  -" + f.Name
+		if typ != "" {
+			line += " " + typ
+		}
+		if f.DefValue != "" && f.DefValue != "0" && f.DefValue != "false" {
+			usage += fmt.Sprintf(" (default %s)", f.DefValue)
+		}
+		fmt.Fprintf(w, "%s\n    \t%s\n", line, strings.ReplaceAll(usage, "\n", "\n    \t"))
+	})
 }
 
-func (f *modelFlags) options() (model.Options, error) {
-	o := model.Options{
-		Model: f.model, Device: f.device, Threads: f.threads,
-		ContentMix: 1 - f.strength, PreserveColors: f.preserveColors, Passes: f.passes, MaxSide: f.maxSide,
-		Conventions: model.Overrides{
-			Layout: f.layout, InputRange: f.inRange, OutputRange: f.outRange, ChannelOrder: f.channelOrder,
-			SizeMultiple: f.sizeMultiple, Margin: f.margin, MarginSet: f.margin >= 0,
-		},
+// parseArgs parses flags that may come before or after the positional
+// arguments ("image in.jpg -o out.png" works too).
+func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, err
+			}
+			return nil, usageError{err}
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return pos, nil
+		}
+		if rest[0] == "--" {
+			return append(pos, rest[1:]...), nil
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
 	}
-	if f.strength < 0 || f.strength > 1 {
-		return o, usagef("--strength %g: want 0..1", f.strength)
+}
+
+// parseN is parseArgs wanting exactly n positional arguments (want
+// names them in the message).
+func parseN(fs *flag.FlagSet, args []string, n int, want string) ([]string, error) {
+	pos, err := parseArgs(fs, args)
+	if err == nil && len(pos) != n {
+		err = usagef("%s: want %s, got %d (run stylize %s -h)", fs.Name(), want, len(pos), fs.Name())
 	}
-	if f.passes < 1 {
-		return o, usagef("--passes %d: want at least 1", f.passes)
+	return pos, err
+}
+
+// flagErrors turns the problems of an option table into one usage error
+// naming each flag: "video: --height 145: want an even number …; --crf 60: …".
+func flagErrors(cmd string, err error) error {
+	if err == nil {
+		return nil
 	}
-	if err := o.Validate(); err != nil {
-		return o, usageError{err}
+	var msgs []string
+	for _, e := range option.Leaves(err) {
+		var oe *option.Error
+		if errors.As(e, &oe) {
+			msgs = append(msgs, "--"+strings.ReplaceAll(oe.Key, "_", "-")+" "+oe.Message())
+		} else {
+			msgs = append(msgs, e.Error())
+		}
 	}
-	return o, nil
+	return usagef("%s: %s", cmd, strings.Join(msgs, "; "))
 }

@@ -10,7 +10,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"sort"
 	"strings"
 	"syscall"
 
@@ -28,8 +27,7 @@ const (
 func usage() string {
 	var b strings.Builder
 	b.WriteString("stylize — neural style transfer for images, video and map tiles\n\nUsage:\n")
-	sort.SliceStable(commands, func(i, j int) bool { return commands[i].order < commands[j].order })
-	for _, c := range commands {
+	for _, c := range commandList() {
 		for _, u := range c.usage {
 			fmt.Fprintf(&b, "  %-58s %s\n", u[0], u[1])
 		}
@@ -48,18 +46,28 @@ type usageError struct{ error }
 
 func usagef(format string, a ...any) error { return usageError{fmt.Errorf(format, a...)} }
 
-// command is one subcommand. Each lives in its own cmd_NAME.go file and
-// registers itself with register() from an init function.
+// command is one subcommand; each lives in its own cmd_NAME.go file.
 type command struct {
 	name  string
-	order int         // position in the usage text
 	usage [][2]string // synopsis lines and what they do
 	run   func(ctx context.Context, args []string, stdout, stderr io.Writer) error
 }
 
-var commands []command
-
-func register(c command) { commands = append(commands, c) }
+// commandList is every subcommand, in the order of the usage text.
+func commandList() []command {
+	return []command{
+		{"image", [][2]string{{"stylize image [-m MODEL] -o OUT.(png|jpg|webp) IN", "stylize one picture"}}, runImage},
+		{"video", [][2]string{{"stylize video [-m MODEL] -o OUT.mp4 IN", "stylize a video (any ffmpeg input) to MP4, keeping its audio"}}, runVideo},
+		{"tiles", [][2]string{{"stylize tiles [-m MODEL] --source SRC -o DST --zoom Z0-Z1", "stylize a slippy-map tile pyramid seamlessly (XYZ, MBTiles, PMTiles, HTTP)"}}, runTiles},
+		{"run", [][2]string{{"stylize run FILE.yaml [--dry-run] [--jobs N]", "run a batch file of image, video and tile jobs"}}, runBatch},
+		{"validate", [][2]string{{"stylize validate FILE.yaml", "check a batch file (every problem with file:line:column)"}}, runValidate},
+		{"models", [][2]string{{"stylize models", "list the built-in styles"}, {"stylize models inspect MODEL", "show how a model will be run, and why"},
+			{"stylize models import microast|cd-vgg DIR [-o OUT]", "build the MicroAST or cd16x ONNX graphs from an upstream PyTorch checkout (OUT: the model cache)"}}, runModels},
+		{"eval", [][2]string{{"stylize eval KIND [options] ARGS...", "measure results (KIND temporal: flicker; seams: tile seams)"}}, runEval},
+		{"demo-inputs", [][2]string{{"stylize demo-inputs [--picture IMG] DIR", "make the inputs of configs/demo.yaml (clip, tiles, picture)"}}, runDemoInputs},
+		{"version", [][2]string{{"stylize version", "versions of stylize and onnxruntime"}}, runVersion},
+	}
+}
 
 func main() {
 	ctx, cancel := context.WithCancel(context.Background())
@@ -92,7 +100,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		return exitOK
 	}
-	for _, c := range commands {
+	for _, c := range commandList() {
 		if c.name != args[0] {
 			continue
 		}
@@ -121,27 +129,4 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 func oneLine(s string) string {
 	s = strings.TrimSpace(s)
 	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\n", " | ")), " ")
-}
-
-// parseInterleaved parses flags that may come before or after the
-// positional arguments ("image in.jpg -o out.png" works too).
-func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return nil, err
-			}
-			return nil, usageError{err}
-		}
-		rest := fs.Args()
-		if len(rest) == 0 {
-			return pos, nil
-		}
-		if rest[0] == "--" {
-			return append(pos, rest[1:]...), nil
-		}
-		pos = append(pos, rest[0])
-		args = rest[1:]
-	}
 }

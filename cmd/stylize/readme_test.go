@@ -42,6 +42,9 @@ func readmeCommands(t *testing.T, readme string) []string {
 // it when there is one), so the README cannot rot. `make demo` and
 // `make test` are run by CI itself.
 func TestReadmeCommands(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: the README's commands include the whole demo and the long figure runs")
+	}
 	testenv.ORT(t)
 	testenv.FFmpeg(t)
 	root := testenv.Root(t)

@@ -53,33 +53,15 @@ type Options struct {
 	StyleSize    int // the style picture's working long side in px; 0 = 512
 }
 
-func (o *Options) applyDefaults() {
-	if o.Model == "" {
-		o.Model = DefaultModel
-	}
-	if o.Passes <= 0 {
-		o.Passes = 1 // one forward pass, as the networks were trained
-	}
-}
+// applyDefaults fills unset options with the declared defaults (Table).
+func (o *Options) applyDefaults() { o.Table().ApplyDefaults() }
 
-// Validate checks the options without touching files.
+// Validate checks the options without touching files. It returns every
+// problem, each an *option.Error naming its key.
 func (o Options) Validate() error {
-	if o.ContentMix < 0 || o.ContentMix > 1 || math.IsNaN(o.ContentMix) {
-		return fmt.Errorf("strength %.3g: want 0..1", 1-o.ContentMix)
-	}
-	if o.Passes < 0 || o.Passes > 100 {
-		return fmt.Errorf("passes %d: want 1..100", o.Passes)
-	}
-	if o.MaxSide < 0 || (o.MaxSide > 0 && o.MaxSide < 16) {
-		return fmt.Errorf("max-side %d: want 0 (off) or at least 16 px", o.MaxSide)
-	}
-	if o.Threads < 0 || o.Threads > 1024 {
-		return fmt.Errorf("threads %d: want 0 (auto) or 1..1024", o.Threads)
-	}
-	if _, err := ort.ParseDevice(o.Device); err != nil {
-		return err
-	}
-	return nil
+	t := o.Table()
+	t.MarkNonZero()
+	return errors.Join(t.Validate(), o.Conventions.Validate())
 }
 
 // Engine stylizes frames with one model. It is safe for concurrent use:

@@ -285,10 +285,19 @@ func (v *validator) optPath(path, key string) string {
 
 func (v *validator) resolveModel(j *Job, path string) {
 	ref := j.Model()
+	at := v.optPath(path, "model")
+	if ref == "" && j.Options["style"] != nil {
+		p, err := model.FindStyleModel() // style: without model: the MicroAST pair
+		if err != nil {
+			v.at(v.optPath(path, "style"), "%v", err)
+			j.ModelRef = &ModelDef{Name: "style"}
+			return
+		}
+		ref = p
+	}
 	if ref == "" {
 		ref = model.DefaultModel
 	}
-	at := v.optPath(path, "model")
 	if m, ok := v.b.Models[ref]; ok {
 		j.ModelRef = m
 		return

@@ -145,7 +145,7 @@ func TestOptionDrift(t *testing.T) {
 	}
 	// blend is a batch key now.
 	f := filepath.Join(dir, "ok.yaml")
-	os.WriteFile(f, []byte("jobs:\n  - "+tilesJob+"blend: 8, style: [a.png], style_weights: 1}\n"), 0o644)
+	os.WriteFile(f, []byte("jobs:\n  - "+tilesJob+"blend: 8, model: builtin:ink, style: [a.png], style_weights: 1}\n"), 0o644)
 	if so, se, code := stylizeCmd(t, "validate", f); code != 0 {
 		t.Errorf("blend: exit %d %s%s", code, so, se)
 	}

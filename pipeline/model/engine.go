@@ -54,7 +54,12 @@ type Options struct {
 }
 
 // applyDefaults fills unset options with the declared defaults (Table).
-func (o *Options) applyDefaults() { o.Table().ApplyDefaults() }
+func (o *Options) applyDefaults() {
+	o.Table().ApplyDefaults()
+	if o.Model == "" {
+		o.Model = DefaultModel // after prepareStyle, which finds the pair for --style
+	}
+}
 
 // Validate checks the options without touching files. It returns every
 // problem, each an *option.Error naming its key.

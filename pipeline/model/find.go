@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -69,7 +70,13 @@ func ModelDirs(explicit string) []string {
 		}
 		ds = append(ds, upward("shared/models")...)
 	}
-	return ds
+	seen := map[string]bool{}
+	return slices.DeleteFunc(ds, func(d string) bool { // the binary's folder is often the working one
+		d = filepath.Clean(d)
+		dup := seen[d]
+		seen[d] = true
+		return dup
+	})
 }
 
 // upward lists rel in the working directory and every folder above it.

@@ -12,7 +12,7 @@ import (
 // flags (--strength) and batch keys (strength) are made from it.
 func (o *Options) Table() *option.Table {
 	t := option.New(
-		option.StringVar(&o.Model, "model", "model: path to an .onnx file or builtin:NAME").Alias("m").Default(DefaultModel),
+		option.StringVar(&o.Model, "model", "model: path to an .onnx file or builtin:NAME").Alias("m").DefaultText(DefaultModel+"; with --style: the MicroAST pair from the model folders"),
 		option.StringVar(&o.Device, "device", "execution provider: cpu, cuda, tensorrt, or auto (best available, reported)").
 			Default("cpu").Check(func(v any) error { _, err := ort.ParseDevice(v.(string)); return option.Bare(err) }),
 		option.IntVar(&o.Threads, "threads", "onnxruntime intra-op threads (0 = one per core)").

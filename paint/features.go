@@ -213,7 +213,7 @@ func (e *Evaluator) Eval(x, grad []float32) (float64, error) {
 		return nil
 	})
 	if err != nil {
-		return 0, fmt.Errorf("paint: gradient graph: %w", err)
+		return 0, fmt.Errorf("gradient graph: %w", err)
 	}
 	return loss, nil
 }

@@ -164,3 +164,7 @@ func checkPixels(t *testing.T, x, g []float32, loss func([]float32) float64, r *
 	}
 	return worst
 }
+
+var ortOptions = ort.SessionOptions{Threads: 2}
+
+func newRand() *rand.Rand { return rand.New(rand.NewPCG(3, 4)) }

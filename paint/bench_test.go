@@ -1,0 +1,65 @@
+package paint
+
+import (
+	"math/rand/v2"
+	"testing"
+
+	"github.com/stylize/stylize/pipeline/ort"
+)
+
+// evalGFLOP is the arithmetic of one loss-and-gradient evaluation at
+// 512×340 (multiply-adds count two): the Conv forward (7.9 GFLOP, see
+// ../shared/README.md) and the same again for the input gradients, which
+// is all the backward needs (no weight gradients).
+const evalGFLOP = 2 * 7.9
+
+func benchEval(b *testing.B, spec Spec) {
+	n := testNet(b)
+	r := rand.New(rand.NewPCG(1, 2))
+	ex, err := n.NewExtractor(spec.Pool, ort.SessionOptions{Threads: 2})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ex.Close()
+	e, err := n.NewEvaluator(spec, ort.SessionOptions{Threads: 2})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer e.Close()
+	sf, err := ex.Features(randomPicture(r, spec.W, spec.H))
+	if err != nil {
+		b.Fatal(err)
+	}
+	tg := Targets{Grams: map[string][]float32{}, Content: sf}
+	for _, l := range spec.Style {
+		tg.Grams[l] = Gram(sf[l])
+	}
+	if err := e.SetTargets(tg, []float32{10, 10, 10, 10, 10}, []float32{1}); err != nil {
+		b.Fatal(err)
+	}
+	x := randomPicture(r, spec.W, spec.H).Pix
+	g := make([]float32, len(x))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := e.Eval(x, g); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(evalGFLOP*float64(b.N)/b.Elapsed().Seconds(), "GFLOP/s")
+}
+
+// BenchmarkPaintIteration512 is one loss+gradient evaluation (one L-BFGS
+// iteration) at 512×340, 2 threads.
+func BenchmarkPaintIteration512(b *testing.B) {
+	for _, c := range []struct {
+		name string
+		spec Spec
+	}{
+		{"max", Spec{W: 512, H: 340, Style: styleLayers, Content: contentLayers}},
+		{"max-convgrad", Spec{W: 512, H: 340, Style: styleLayers, Content: contentLayers, ConvGrad: true}},
+		{"avg", Spec{W: 512, H: 340, Style: styleLayers, Content: contentLayers, Pool: AvgPool}},
+	} {
+		b.Run(c.name, func(b *testing.B) { benchEval(b, c.spec) })
+	}
+}

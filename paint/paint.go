@@ -59,6 +59,7 @@ type Step struct {
 	Scale, Pass int // the current level (0 = full size) and pass (from 0)
 	W, H        int
 	Loss        float64
+	Evals       int // loss evaluations in this pass so far (≥ iterations: a step that raised the loss is halved)
 }
 
 func (o *Options) applyDefaults() {

@@ -169,13 +169,14 @@ func (p *painter) optimise(ctx context.Context, e *Evaluator, x Picture, level, 
 		}
 		return l, err
 	}
+	opt := newLBFGS(history)
 	step := func(it int, loss float64) {
 		p.done++
 		if p.o.Progress != nil {
-			p.o.Progress(Step{Done: p.done, Total: p.total, Scale: level, Pass: pass, W: x.W, H: x.H, Loss: loss})
+			p.o.Progress(Step{Done: p.done, Total: p.total, Scale: level, Pass: pass, W: x.W, H: x.H, Loss: loss, Evals: opt.evals})
 		}
 	}
-	if _, err := newLBFGS(history).run(ctx, x64, f, p.o.Iterations, step); err != nil {
+	if _, err := opt.run(ctx, x64, f, p.o.Iterations, step); err != nil {
 		return fmt.Errorf("paint: at %d×%d: %w", x.W, x.H, err)
 	}
 	for i, v := range x64 {

@@ -50,11 +50,12 @@ type Spec struct {
 	Content []string // layers with a feature loss, e.g. relu4_2
 	Pool    Pool     // "" is MaxPool
 	Terms   []Term
-	// ConvGrad picks the backward of Conv: false is ConvTranspose with the
-	// forward weights, true a Conv with the flipped, transposed weights and
-	// full zero padding (the same numbers; onnxruntime runs them at
-	// different speeds).
-	ConvGrad bool
+	// ConvTranspose picks the backward of Conv: false (default) is a Conv
+	// with the flipped, transposed weights and full zero padding, true a
+	// ConvTranspose with the forward weights. The numbers are the same; on
+	// onnxruntime's CPU provider the Conv takes a quarter less CPU time per
+	// evaluation (0.40 against 0.52 CPU-s at 512×340).
+	ConvTranspose bool
 }
 
 // gradBuilder holds the state of one generation.
@@ -267,9 +268,10 @@ func (g *gradBuilder) backward(op netOp) {
 }
 
 // convBackward is dLoss/dInput of a stride-1 unpadded Conv: the transposed
-// convolution with the same weights.
+// convolution with the same weights, which is the full convolution with
+// the kernels flipped and the in/out channels swapped.
 func (g *gradBuilder) convBackward(op netOp, dy string) string {
-	if !g.spec.ConvGrad {
+	if g.spec.ConvTranspose {
 		return g.Node("ConvTranspose", []string{dy, op.w}, onnx.AttrInts("kernel_shape", op.k, op.k))
 	}
 	w := g.net.inits[op.w]
@@ -295,16 +297,18 @@ func (g *gradBuilder) convBackward(op netOp, dy string) string {
 }
 
 // avgPoolBackward spreads each gradient over its 2×2 window (a quarter
-// each); an odd last row or column got no gradient.
+// each) by broadcasting it to [1,C,h,2,w,2]; an odd last row or column got
+// no gradient (zero padding).
 func (g *gradBuilder) avgPoolBackward(dy string, in shape) string {
-	q := make([]float32, 4*in.c)
-	for i := range q {
-		q[i] = 0.25
+	h, w := in.h/2, in.w/2
+	q := g.Node("Mul", []string{dy, g.scalar(0.25)})
+	q = g.Node("Reshape", []string{q, g.Int64s("shape", []int64{1, in.c, h, 1, w, 1})})
+	q = g.Node("Expand", []string{q, g.Int64s("shape", []int64{1, in.c, h, 2, w, 2})})
+	q = g.Node("Reshape", []string{q, g.Int64s("shape", []int64{1, in.c, 2 * h, 2 * w})})
+	if in.h%2 == 0 && in.w%2 == 0 {
+		return q
 	}
-	w := g.Const("avgpool_grad", []int64{in.c, 1, 2, 2}, q)
-	return g.Node("ConvTranspose", []string{dy, w}, onnx.AttrInt("group", in.c),
-		onnx.AttrInts("kernel_shape", 2, 2), onnx.AttrInts("strides", 2, 2),
-		onnx.AttrInts("output_padding", in.h%2, in.w%2))
+	return g.Node("Pad", []string{q, g.Int64s("pads", []int64{0, 0, 0, 0, 0, 0, in.h % 2, in.w % 2})})
 }
 
 // foldReflect is the backward of a reflect Pad: the gradient of every

@@ -39,7 +39,7 @@ var (
 // other random pictures.
 func fdEvaluator(t *testing.T, n *Net, spec Spec, r *rand.Rand) *Evaluator {
 	t.Helper()
-	ex, err := n.NewExtractor(spec.Pool, ort.SessionOptions{Threads: 2})
+	ex, err := n.NewExtractor(spec.Pool, ortOptions)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,7 +78,7 @@ func TestGradientFiniteDifferences(t *testing.T) {
 	}{
 		{"max", Spec{W: 40, H: 32, Style: styleLayers, Content: contentLayers}},
 		{"avg+tv", Spec{W: 37, H: 33, Style: styleLayers, Content: contentLayers, Pool: AvgPool, Terms: []Term{TV{Weight: 5}}}},
-		{"max conv-grad odd", Spec{W: 35, H: 34, Style: styleLayers[:3], Content: contentLayers, ConvGrad: true}},
+		{"max convtranspose odd", Spec{W: 35, H: 34, Style: styleLayers[:3], Content: contentLayers, ConvTranspose: true}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -5,7 +5,6 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/stylize/stylize/pipeline/ort"
 )
 
 // evalGFLOP is the arithmetic of one loss-and-gradient evaluation at
@@ -17,27 +16,8 @@ const evalGFLOP = 2 * 7.9
 func benchEval(b *testing.B, spec Spec) {
 	n := testNet(b)
 	r := rand.New(rand.NewPCG(1, 2))
-	ex, err := n.NewExtractor(spec.Pool, ort.SessionOptions{Threads: 2})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer ex.Close()
-	e, err := n.NewEvaluator(spec, ort.SessionOptions{Threads: 2})
-	if err != nil {
-		b.Fatal(err)
-	}
+	e := fdEvaluator(b, n, spec, r)
 	defer e.Close()
-	sf, err := ex.Features(randomPicture(r, spec.W, spec.H))
-	if err != nil {
-		b.Fatal(err)
-	}
-	tg := Targets{Grams: map[string][]float32{}, Content: sf}
-	for _, l := range spec.Style {
-		tg.Grams[l] = Gram(sf[l])
-	}
-	if err := e.SetTargets(tg, []float32{10, 10, 10, 10, 10}, []float32{1}); err != nil {
-		b.Fatal(err)
-	}
 	x := randomPicture(r, spec.W, spec.H).Pix
 	g := make([]float32, len(x))
 	b.ReportAllocs()

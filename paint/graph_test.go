@@ -37,7 +37,7 @@ var (
 
 // fdEvaluator builds an evaluator on w×h random pictures, with targets from
 // other random pictures.
-func fdEvaluator(t *testing.T, n *Net, spec Spec, r *rand.Rand) *Evaluator {
+func fdEvaluator(t testing.TB, n *Net, spec Spec, r *rand.Rand) *Evaluator {
 	t.Helper()
 	ex, err := n.NewExtractor(spec.Pool, ortOptions)
 	if err != nil {

@@ -63,29 +63,21 @@ type Step struct {
 }
 
 func (o *Options) applyDefaults() {
-	if o.Iterations == 0 {
-		o.Iterations = 300
-	}
-	if o.StyleWeight == 0 {
-		o.StyleWeight = 10
-	}
-	if o.ContentWeight == 0 {
-		o.ContentWeight = 1
-	}
-	if o.Size == 0 {
-		o.Size = 512
-	}
-	if o.Init == "" {
-		o.Init = InitContent
-	}
-	if o.Scales == 0 {
-		o.Scales = 1
-	}
-	if o.Passes == 0 {
-		o.Passes = 1
-	}
-	if o.Pool == "" {
-		o.Pool = MaxPool
+	orDefault(&o.Iterations, 300) // the reference run's count
+	orDefault(&o.StyleWeight, 10) // the reference run's weight with this Gram normalisation
+	orDefault(&o.ContentWeight, 1)
+	orDefault(&o.Size, 512) // the project's measurement size; 300 iterations take about a minute there
+	orDefault(&o.Init, InitContent)
+	orDefault(&o.Scales, 1)
+	orDefault(&o.Passes, 1)
+	orDefault(&o.Pool, MaxPool) // the pooling cd16x was trained with
+}
+
+// orDefault sets *v to d when it is the zero value.
+func orDefault[T comparable](v *T, d T) {
+	var zero T
+	if *v == zero {
+		*v = d
 	}
 }
 

@@ -97,6 +97,7 @@ func BenchmarkPaintQuality512(b *testing.B) {
 			if it == 0 {
 				it = 300
 			}
+			it *= max(scales, 1) // each scale runs the iterations
 			b.ReportMetric(b.Elapsed().Seconds()/float64(b.N*it), "s/iteration")
 			for _, r := range []struct {
 				unit string

@@ -4,7 +4,6 @@ import (
 	"math/rand/v2"
 	"syscall"
 	"testing"
-
 )
 
 // evalGFLOP is the arithmetic of one loss-and-gradient evaluation at

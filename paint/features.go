@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/stylize/stylize/pipeline/onnx"
 	"github.com/stylize/stylize/pipeline/ort"
 )
 
@@ -220,36 +219,6 @@ func (e *Evaluator) Eval(x, grad []float32) (float64, error) {
 
 // Close releases the session.
 func (e *Evaluator) Close() error { return e.sess.Close() }
-
-// TV is a total-variation loss on the picture: Weight times the mean over
-// the 3·H·W pixels of the squared differences to the right and lower
-// neighbours.
-type TV struct{ Weight float64 }
-
-// Inputs implements Term (TV needs none).
-func (TV) Inputs() []string { return nil }
-
-// Add implements Term.
-func (t TV) Add(b *onnx.Builder, x string, h, w int) (loss, grad string) {
-	k := float32(t.Weight / float64(3*h*w))
-	var losses, grads []string
-	for _, axis := range []int64{2, 3} {
-		ax := b.Int64s("axis", []int64{axis})
-		hi := b.Node("Slice", []string{x, b.Int64s("start", []int64{1}), b.Int64s("end", []int64{math.MaxInt64}), ax})
-		lo := b.Node("Slice", []string{x, b.Int64s("start", []int64{0}), b.Int64s("end", []int64{-1}), ax})
-		d := b.Node("Sub", []string{hi, lo})
-		losses = append(losses, b.Node("ReduceSum", []string{b.Node("Mul", []string{d, d})}, onnx.AttrInt("keepdims", 0)))
-		before, after := make([]int64, 8), make([]int64, 8)
-		before[axis], after[axis+4] = 1, 1
-		// dΣd²/dx: +2d at the higher index, −2d at the lower one.
-		up := b.Node("Pad", []string{d, b.Int64s("pads", before)})
-		down := b.Node("Pad", []string{d, b.Int64s("pads", after)})
-		grads = append(grads, b.Node("Sub", []string{up, down}))
-	}
-	loss = b.Node("Mul", []string{b.Node("Add", losses), b.Scalar(k)})
-	grad = b.Node("Mul", []string{b.Node("Add", grads), b.Scalar(2 * k)})
-	return loss, grad
-}
 
 // Targets are what the losses compare to: a Gram matrix per style layer and
 // the content picture's features.

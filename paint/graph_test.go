@@ -64,6 +64,16 @@ func fdEvaluator(t testing.TB, n *Net, spec Spec, r *rand.Rand) *Evaluator {
 	if err := e.SetTargets(tg, sw[:len(spec.Style)], []float32{1}[:len(spec.Content)]); err != nil {
 		t.Fatal(err)
 	}
+	for _, term := range spec.Terms {
+		for _, in := range term.Inputs() {
+			c := 3
+			if in == "mask" {
+				c = 1
+			}
+			p := randomPicture(r, spec.W, spec.H)
+			e.Feed(in, ort.Tensor{Shape: []int64{1, int64(c), int64(spec.H), int64(spec.W)}, F32: p.Pix[:c*spec.W*spec.H]})
+		}
+	}
 	return e
 }
 
@@ -78,6 +88,7 @@ func TestGradientFiniteDifferences(t *testing.T) {
 	}{
 		{"max", Spec{W: 40, H: 32, Style: styleLayers, Content: contentLayers}},
 		{"avg+tv", Spec{W: 37, H: 33, Style: styleLayers, Content: contentLayers, Pool: AvgPool, Terms: []Term{TV{Weight: 5}}}},
+		{"temporal", Spec{W: 32, H: 32, Style: styleLayers[:2], Terms: []Term{MaskedMSE{Weight: 50, Target: "prev", Mask: "mask"}}}},
 		{"max convtranspose odd", Spec{W: 35, H: 34, Style: styleLayers[:3], Content: contentLayers, ConvTranspose: true}},
 	}
 	for _, c := range cases {

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/stylize/stylize/pipeline/imageio"
@@ -53,7 +54,8 @@ func microAST(b *testing.B, content, style Picture) Picture {
 // BenchmarkPaintQuality512 runs the project's quality measurement: stata.jpg
 // at 512 px long side with la_muse.jpg and udnie.jpg, 300 iterations
 // (PAINT_ITERATIONS overrides, PAINT_POOL=avg, PAINT_SCALES), and reports
-// the style distance (to the style picture at 512 px) of the content, of
+// the style distance (to the style picture, shrunk to 512 px if larger, as
+// Paint uses it; PAINT_STYLES=a,b picks the styles) of the content, of
 // MicroAST's output and of the result, the relu4_2 content distances, and
 // s/iteration. PAINT_OUT=dir writes the results there. It takes minutes.
 func BenchmarkPaintQuality512(b *testing.B) {
@@ -76,10 +78,14 @@ func BenchmarkPaintQuality512(b *testing.B) {
 		return f
 	}
 	cf := feat(content)
-	for _, name := range []string{"la_muse", "udnie"} {
+	styles := []string{"la_muse", "udnie"}
+	if s := os.Getenv("PAINT_STYLES"); s != "" {
+		styles = strings.Split(s, ",")
+	}
+	for _, name := range styles {
 		b.Run(name, func(b *testing.B) {
 			style := sharedPicture(b, name+".jpg")
-			sw, sh := Fit(style.W, style.H, 512)
+			sw, sh := FitDown(style.W, style.H, 512)
 			style = Resize(style, sw, sh)
 			sf := feat(style)
 			mast := microAST(b, content, style)

@@ -74,16 +74,18 @@ func (p *painter) start(w, h int) Picture {
 	return Resize(p.content, w, h)
 }
 
-// targets computes the Gram targets (the style pictures at this level's
-// long side, averaged) and the content features at w×h.
+// targets computes the Gram targets (the style pictures shrunk to this
+// level's long side when larger, averaged) and the content features at w×h.
 func (p *painter) targets(w, h int) (Targets, error) {
 	t := Targets{Grams: map[string][]float32{}}
 	long := max(w, h)
 	for i, s := range p.o.Style {
-		sw, sh := Fit(s.W, s.H, long)
+		// Shrunk to Size at full size, and in proportion at coarser levels.
+		fw, fh := FitDown(s.W, s.H, p.o.Size)
+		sw, sh := FitDown(fw, fh, max(1, max(fw, fh)*long/p.o.Size))
 		if min(sw, sh) < MinSide {
-			return t, fmt.Errorf("paint: style picture %d (%d×%d) at %d px long side is %d×%d: %w (short side under %d px)",
-				i+1, s.W, s.H, long, sw, sh, ErrBadPicture, MinSide)
+			return t, fmt.Errorf("paint: style picture %d (%d×%d) is %d×%d at this level: %w (short side under %d px)",
+				i+1, s.W, s.H, sw, sh, ErrBadPicture, MinSide)
 		}
 		f, err := p.ex.Features(Resize(s, sw, sh))
 		if err != nil {

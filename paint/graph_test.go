@@ -179,3 +179,33 @@ func checkPixels(t *testing.T, x, g []float32, loss func([]float32) float64, r *
 var ortOptions = ort.SessionOptions{Threads: 2}
 
 func newRand() *rand.Rand { return rand.New(rand.NewPCG(3, 4)) }
+
+// TestBuildPrunes checks that layers after the deepest loss are left out
+// and that unknown layers and tiny pictures are refused.
+func TestBuildPrunes(t *testing.T) {
+	n, err := LoadNet(testenv.SharedFile(t, netRel))
+	if err != nil {
+		t.Fatal(err)
+	}
+	convs := func(s Spec) int {
+		m, err := n.Build(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m.OpCounts()["Conv"]
+	}
+	// Forward convs up to relu2_1: conv0, conv11, conv12, conv21; each has
+	// a flipped-Conv backward.
+	if c := convs(Spec{W: 64, H: 64, Style: []string{"relu2_1"}}); c != 8 {
+		t.Errorf("relu2_1 only: %d Conv nodes, want 8", c)
+	}
+	if c := convs(Spec{W: 64, H: 64, Style: StyleLayers, Content: ContentLayers}); c != 2*14 {
+		t.Errorf("all layers: %d Conv nodes, want 28 (14 and their backwards)", c)
+	}
+	if _, err := n.Build(Spec{W: 64, H: 64, Style: []string{"relu9_9"}}); err == nil {
+		t.Error("unknown layer accepted")
+	}
+	if _, err := n.Build(Spec{W: 64, H: 20, Style: StyleLayers}); err == nil {
+		t.Error("64×20 accepted for relu5_1")
+	}
+}

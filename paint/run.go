@@ -26,8 +26,8 @@ type painter struct {
 // and the style pictures' Gram matrices at relu1_1 … relu5_1 of net,
 // returning it at Options.Size long side (planar RGB 0..1). With Scales
 // above 1 it first optimises at half size (quarter, …), upsamples and
-// continues; with Passes above 1 it restarts the full-size optimisation
-// from its own result that many times.
+// continues; with Passes N it runs the full-size optimisation N times,
+// each from the previous run's result with a fresh L-BFGS memory.
 func Paint(ctx context.Context, net *Net, content Picture, o Options) (Picture, error) {
 	o.applyDefaults()
 	if err := o.validate(content); err != nil {

@@ -53,7 +53,8 @@ func microAST(b *testing.B, content, style Picture) Picture {
 
 // BenchmarkPaintQuality512 runs the project's quality measurement: stata.jpg
 // at 512 px long side with la_muse.jpg and udnie.jpg, 300 iterations
-// (PAINT_ITERATIONS overrides, PAINT_POOL=avg, PAINT_SCALES), and reports
+// (PAINT_ITERATIONS overrides; PAINT_POOL=avg, PAINT_SCALES,
+// PAINT_STYLE_WEIGHT), and reports
 // the style distance (to the style picture, shrunk to 512 px if larger, as
 // Paint uses it; PAINT_STYLES=a,b picks the styles) of the content, of
 // MicroAST's output and of the result, the relu4_2 content distances, and
@@ -62,6 +63,7 @@ func BenchmarkPaintQuality512(b *testing.B) {
 	n := testNet(b)
 	iters, _ := strconv.Atoi(os.Getenv("PAINT_ITERATIONS"))
 	scales, _ := strconv.Atoi(os.Getenv("PAINT_SCALES"))
+	sweight, _ := strconv.ParseFloat(os.Getenv("PAINT_STYLE_WEIGHT"), 64)
 	content := sharedPicture(b, "stata.jpg")
 	w, h := Fit(content.W, content.H, 512)
 	content = Resize(content, w, h)
@@ -92,7 +94,7 @@ func BenchmarkPaintQuality512(b *testing.B) {
 			var out Picture
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
-				out, err = Paint(context.Background(), n, content, Options{Style: []Picture{style}, Iterations: iters,
+				out, err = Paint(context.Background(), n, content, Options{Style: []Picture{style}, Iterations: iters, StyleWeight: sweight,
 					Scales: scales, Pool: Pool(os.Getenv("PAINT_POOL")), Threads: 2})
 				if err != nil {
 					b.Fatal(err)

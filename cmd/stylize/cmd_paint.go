@@ -74,7 +74,7 @@ func runPaint(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.Var(&styles, "style", "style picture (required; repeat to average several styles)")
 	out := fs.String("o", "", "output file, .png, .jpg or .webp (required)")
 	iters := fs.Int("iterations", 300, "L-BFGS iterations per scale and pass")
-	sw := fs.Float64("style-weight", 10, "weight of each style layer's Gram loss")
+	sw := fs.Float64("style-weight", 5, "weight of each style layer's Gram loss")
 	cw := fs.Float64("content-weight", 1, "weight of the relu4_2 content loss (0: none)")
 	tv := fs.Float64("tv-weight", 0, "total-variation weight (0: none)")
 	size := fs.Int("size", 512, "long side of the output in px")

@@ -81,11 +81,15 @@ func (p *painter) targets(w, h int) (Targets, error) {
 	long := max(w, h)
 	for i, s := range p.o.Style {
 		// Shrunk to Size at full size, and in proportion at coarser levels.
+		// (but not below MinSide: a small style keeps what the net needs).
 		fw, fh := FitDown(s.W, s.H, p.o.Size)
-		sw, sh := FitDown(fw, fh, max(1, max(fw, fh)*long/p.o.Size))
+		if min(fw, fh) < MinSide {
+			return t, fmt.Errorf("paint: style picture %d (%d×%d) is %d×%d at %d px: %w (short side under %d px)",
+				i+1, s.W, s.H, fw, fh, p.o.Size, ErrBadPicture, MinSide)
+		}
+		sw, sh := FitDown(fw, fh, max(fw, fh)*long/p.o.Size)
 		if min(sw, sh) < MinSide {
-			return t, fmt.Errorf("paint: style picture %d (%d×%d) is %d×%d at this level: %w (short side under %d px)",
-				i+1, s.W, s.H, sw, sh, ErrBadPicture, MinSide)
+			sw, sh = FitDown(fw, fh, (max(fw, fh)*MinSide+min(fw, fh)-1)/min(fw, fh))
 		}
 		f, err := p.ex.Features(Resize(s, sw, sh))
 		if err != nil {

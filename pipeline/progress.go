@@ -92,6 +92,16 @@ func (p *Progress) SetTotal(n int64) {
 	}
 }
 
+// SetLabel changes the label (e.g. to show a loss as it falls).
+func (p *Progress) SetLabel(label string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.label = label
+	if p.bar != nil {
+		p.bar.Describe(label)
+	}
+}
+
 // Add records n more items done.
 func (p *Progress) Add(n int64) {
 	p.mu.Lock()

@@ -167,7 +167,7 @@ func TestImageErrors(t *testing.T) {
 		{"two inputs", []string{"image", "-o", "OUT.png", good, good}, 2, []string{"exactly one input"}},
 		{"bad strength", []string{"image", "--strength", "2", "-o", "OUT.png", good}, 2, []string{"strength"}},
 		{"cuda missing", []string{"image", "--device", "cuda", "-o", "OUT.png", good}, 1, []string{"cuda", "not available"}},
-		{"unknown command", []string{"paint"}, 2, []string{"unknown command"}},
+		{"unknown command", []string{"repaint"}, 2, []string{"unknown command"}}, // paint is a command now
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -13,12 +12,6 @@ import (
 	"github.com/stylize/stylize/pipeline"
 	"github.com/stylize/stylize/pipeline/imageio"
 )
-
-func init() {
-	register(command{name: "paint", order: 15, run: runPaint, usage: [][2]string{
-		{"stylize paint --style STYLE.jpg -o OUT.(png|jpg|webp) IN", "optimise a picture to a style (Gatys et al.)"},
-	}})
-}
 
 // stringList is a repeatable string flag.
 type stringList []string
@@ -68,8 +61,7 @@ on 0..1 (pixels are clipped after each step). Each scale and each pass runs --it
 `
 
 func runPaint(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("paint", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("paint", "stylize paint --style STYLE [options] -o OUT.(png|jpg|webp) IN", paintHelp, stderr)
 	var styles stringList
 	fs.Var(&styles, "style", "style picture (required; repeat to average several styles)")
 	out := fs.String("o", "", "output file, .png, .jpg or .webp (required)")
@@ -87,12 +79,7 @@ func runPaint(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	seed := fs.Uint64("seed", 1, "seed for --init noise")
 	quality := fs.Int("quality", 92, "JPEG and WebP quality 1..100")
 	net := fs.String("net", defaultNet(), "the perceptual net (cd16x_vgg_features.onnx)")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: stylize paint --style STYLE [options] -o OUT.(png|jpg|webp) IN")
-		fmt.Fprint(stderr, paintHelp)
-		fs.PrintDefaults()
-	}
-	pos, err := parseInterleaved(fs, args)
+	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return err
 	}

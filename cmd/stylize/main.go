@@ -59,6 +59,7 @@ func commandList() []command {
 		{"image", [][2]string{{"stylize image [-m MODEL] -o OUT.(png|jpg|webp) IN", "stylize one picture"}}, runImage},
 		{"video", [][2]string{{"stylize video [-m MODEL] -o OUT.mp4 IN", "stylize a video (any ffmpeg input) to MP4, keeping its audio"}}, runVideo},
 		{"tiles", [][2]string{{"stylize tiles [-m MODEL] --source SRC -o DST --zoom Z0-Z1", "stylize a slippy-map tile pyramid seamlessly (XYZ, MBTiles, PMTiles, HTTP)"}}, runTiles},
+		{"paint", [][2]string{{"stylize paint --style STYLE.jpg -o OUT.(png|jpg|webp) IN", "optimise a picture to a style (Gatys et al.)"}}, runPaint},
 		{"run", [][2]string{{"stylize run FILE.yaml [--dry-run] [--jobs N]", "run a batch file of image, video and tile jobs"}}, runBatch},
 		{"validate", [][2]string{{"stylize validate FILE.yaml", "check a batch file (every problem with file:line:column)"}}, runValidate},
 		{"models", [][2]string{{"stylize models", "list the built-in styles"}, {"stylize models inspect MODEL", "show how a model will be run, and why"},

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/stylize/stylize/pipeline/model"
 	"github.com/stylize/stylize/pipeline/ort"
 )
 
@@ -95,13 +96,13 @@ func Gram(f Feature) []float32 {
 var DistanceLayers = []string{"relu1_1", "relu2_1", "relu3_1", "relu4_1"}
 
 // StyleDistance is the style distance of a picture's features to a style
-// picture's: the sum over DistanceLayers of the mean squared difference of
-// the per-channel means plus that of the per-channel standard deviations
-// (population std: the square root of the mean squared deviation). Both
-// should come from the max-pool net at the same size (512 px long side in
-// the project's measurements). A layer missing from either side is an error.
+// picture's, as model.StyleDistance measures it (the MicroAST paper's style
+// loss): the sum over DistanceLayers of the mean squared difference of the
+// per-channel means plus that of the per-channel stds. Both should come
+// from the max-pool net at the same size (512 px long side in the
+// project's measurements). A layer missing from either side is an error.
 func StyleDistance(a, b Features) (float64, error) {
-	var d float64
+	var sa, sb model.ChannelStats
 	for _, l := range DistanceLayers {
 		fa, oka := a[l]
 		fb, okb := b[l]
@@ -111,11 +112,15 @@ func StyleDistance(a, b Features) (float64, error) {
 		if fa.C != fb.C {
 			return 0, fmt.Errorf("style distance: layer %s has %d and %d channels", l, fa.C, fb.C)
 		}
-		ma, sa := channelStats(fa)
-		mb, sb := channelStats(fb)
-		d += mse(ma, mb) + mse(sa, sb)
+		for _, x := range []struct {
+			f  Feature
+			st *model.ChannelStats
+		}{{fa, &sa}, {fb, &sb}} {
+			mean, std := model.MeanStd(x.f.Data, x.f.C, x.f.H*x.f.W)
+			x.st.Mean, x.st.Std = append(x.st.Mean, mean), append(x.st.Std, std)
+		}
 	}
-	return d, nil
+	return model.StyleDistance(sa, sb), nil
 }
 
 // ContentDistance is the mean squared difference of two same-size
@@ -130,31 +135,6 @@ func ContentDistance(a, b Feature) (float64, error) {
 		s += e * e
 	}
 	return s / float64(len(a.Data)), nil
-}
-
-func channelStats(f Feature) (mean, std []float64) {
-	n := f.H * f.W
-	mean, std = make([]float64, f.C), make([]float64, f.C)
-	for c := 0; c < f.C; c++ {
-		var s, ss float64
-		for _, v := range f.Data[c*n : (c+1)*n] {
-			s += float64(v)
-			ss += float64(v) * float64(v)
-		}
-		m := s / float64(n)
-		mean[c] = m
-		std[c] = math.Sqrt(math.Max(ss/float64(n)-m*m, 0))
-	}
-	return mean, std
-}
-
-func mse(a, b []float64) float64 {
-	var s float64
-	for i := range a {
-		d := a[i] - b[i]
-		s += d * d
-	}
-	return s / float64(len(a))
 }
 
 // Evaluator runs a generated graph: one call returns the loss and its

@@ -66,7 +66,7 @@ func (s *StyleMeter) Stats(f *pipeline.Frame) (ChannelStats, error) {
 			if len(o.Shape) != 4 {
 				return fmt.Errorf("style meter: %s has shape %v, want NCHW", StyleLayers[i], o.Shape)
 			}
-			mean, std := meanStd(o.F32, int(o.Shape[1]), int(o.Shape[2]*o.Shape[3]))
+			mean, std := MeanStd(o.F32, int(o.Shape[1]), int(o.Shape[2]*o.Shape[3]))
 			st.Mean, st.Std = append(st.Mean, mean), append(st.Std, std)
 		}
 		return nil
@@ -74,9 +74,9 @@ func (s *StyleMeter) Stats(f *pipeline.Frame) (ChannelStats, error) {
 	return st, err
 }
 
-// meanStd is each channel's mean and sqrt(unbiased variance + 1e-5), as
-// MicroAST's calc_mean_std.
-func meanStd(x []float32, c, n int) (mean, std []float64) {
+// MeanStd is each channel's mean and sqrt(unbiased variance + 1e-5), as
+// MicroAST's calc_mean_std, of c channels of n values each.
+func MeanStd(x []float32, c, n int) (mean, std []float64) {
 	mean, std = make([]float64, c), make([]float64, c)
 	for k := 0; k < c; k++ {
 		var s, ss float64

@@ -17,11 +17,11 @@ import (
 )
 
 var (
-	figures     = flag.Bool("figures", false, "measure the full-length figures for notes/temporal-figures.md (minutes)")
+	figures     = flag.Bool("figures", false, "measure the full-length figures of BENCHMARKS.md, "Temporal coherence" (minutes)")
 	figuresOnly = flag.String("figures-only", "", "measure only the pan configurations whose name contains this (and skip BBB)")
 )
 
-// TestFigures prints the figures of notes/temporal-figures.md:
+// TestFigures prints the figures of BENCHMARKS.md, "Temporal coherence":
 //
 //	go test ./temporal -run TestFigures -figures -v -timeout 60m
 func TestFigures(t *testing.T) {

@@ -59,7 +59,7 @@ const (
 )
 
 // Default weights, measured on the 320×180 stata pan (see
-// notes/temporal-figures.md).
+// BENCHMARKS.md, "Temporal coherence").
 const (
 	// DefaultFeatureWeight keeps 90 % of the warped past features where the
 	// flow is reliable: E_warp about 0.3× per-frame with strokes kept sharp.

@@ -17,7 +17,7 @@ import (
 )
 
 var (
-	figures     = flag.Bool("figures", false, "measure the full-length figures of BENCHMARKS.md, "Temporal coherence" (minutes)")
+	figures     = flag.Bool("figures", false, "measure the full-length figures of BENCHMARKS.md (section Temporal coherence; minutes)")
 	figuresOnly = flag.String("figures-only", "", "measure only the pan configurations whose name contains this (and skip BBB)")
 )
 

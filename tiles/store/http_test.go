@@ -100,6 +100,9 @@ func TestHTTPPolite(t *testing.T) {
 	srv.Delay = 30 * time.Millisecond
 	o := fastHTTP()
 	o.Concurrency, o.Rate, o.CacheDir = 2, 40, t.TempDir()
+	// This test counts requests: a loaded machine must not turn a slow
+	// answer into a timeout and a second request (fastHTTP's 300 ms).
+	o.Timeout = 10 * time.Second
 	src, err := openHTTP(srv.URL+"/{z}/{x}/{y}.png", o)
 	if err != nil {
 		t.Fatal(err)

@@ -31,7 +31,7 @@ func openEngine(t testing.TB, name string) *model.Engine {
 		threads = n
 	}
 	eng, err := model.Open(context.Background(), model.Options{Model: name, Threads: threads,
-		Conventions: model.Overrides{Margin: 0, MarginSet: true}})
+		Conventions: model.Overrides{Margin: new(int)}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -137,7 +137,7 @@ func (k *tilesOpts) prepare(source, output string) error {
 		return &option.Error{Key: "max_side", Value: fmt.Sprint(k.model.MaxSide),
 			Err: errors.New("not supported for tiles (tiles keep their resolution; pick the zoom instead)")}
 	}
-	k.model.Conventions.Margin, k.model.Conventions.MarginSet = 0, true
+	k.model.Conventions.Margin = new(int) // the metatile margin is the context; the model pads only to its size multiple
 	return k.tiles.Validate()
 }
 

@@ -92,8 +92,7 @@ type Overrides struct {
 	OutputRange  string
 	ChannelOrder string // rgb or bgr
 	SizeMultiple int
-	Margin       int // -1 or 0 with MarginSet=false: unset
-	MarginSet    bool
+	Margin       *int // reflect-padding margin in px; nil = unset (0 is "none")
 }
 
 // Sidecar is the optional MODEL.onnx.yaml next to a model file.
@@ -374,8 +373,8 @@ func metaLayer(md map[string]string) (layer, error) {
 
 func (o Overrides) layer() layer {
 	l := layer{name: "flag", layout: o.Layout, inRange: o.InputRange, outRange: o.OutputRange, order: o.ChannelOrder, multiple: o.SizeMultiple}
-	if o.MarginSet {
-		m := o.Margin
+	if o.Margin != nil {
+		m := *o.Margin
 		l.margin = &m
 	}
 	return l

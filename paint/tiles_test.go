@@ -104,12 +104,11 @@ func seamsOf(t *testing.T, dir string) seams {
 }
 
 // TestTileEngineSeams paints a block of Berlin tiles one metatile (one
-// tile) at a time with la_muse: with the margin and the neighbours' paint
-// the seam ratio must stay under a bound, and the seams of tone (the
-// mosaic shrunk 4×) measurably under those of painting every tile on its
-// own (no margin, no neighbours). At full resolution the brush's pixel
-// texture is as sharp inside a tile as across a cut, so there the 128-px
-// run only gets a bound (measured 1.17 against 1.18 alone).
+// tile) at a time with la_muse, as the tiles run does by default for the
+// engine: the margin held to the neighbours' paint, and half of it blended.
+// The seam ratio must stay under a bound and measurably under that of
+// painting every tile on its own (no margin, no neighbours, no blend), at
+// full resolution and shrunk 4× (seams of tone rather than of the brush).
 func TestTileEngineSeams(t *testing.T) {
 	cases := []struct {
 		name                     string
@@ -117,12 +116,13 @@ func TestTileEngineSeams(t *testing.T) {
 		iterations               int
 		long                     bool
 		maxRatio                 float64 // on the full-resolution ratio
-		fullAgainstLone          float64 // 0: not asserted
 	}{
-		// Measured: full 1.02 against 1.20 alone, shrunk 1.23 against 1.38.
-		{"64px", 2, 2, 64, 16, 15, false, 1.3, 0.95},
-		// Measured: full 1.17 against 1.18, shrunk 1.06 against 1.14.
-		{"128px", 3, 2, 128, 32, 40, true, 1.4, 0},
+		// Measured: full 0.90 against 1.20 alone, shrunk 1.17 against 1.38
+		// (the source: 1.13, 1.28).
+		{"64px", 2, 2, 64, 16, 15, false, 1.05},
+		// Measured: full 0.89 against 1.18, shrunk 0.85 against 1.14 (the
+		// source: 0.87, 0.92). Without the blend: 1.17, 1.06.
+		{"128px", 3, 2, 128, 32, 40, true, 1.05},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -146,12 +146,9 @@ func TestTileEngineSeams(t *testing.T) {
 			without := paintSeams(t, alone{lone}, src, -1)
 			t.Logf("seam ratio (full, shrunk 4×): source %.3f %.3f, painted with margin and neighbours %.3f %.3f, each tile alone %.3f %.3f; %v per metatile (%d)",
 				orig.full, orig.coarse, with.full, with.coarse, without.full, without.coarse, d/time.Duration(max(runs, 1)), runs)
-			if !(with.full < c.maxRatio) || !(with.coarse < 0.95*without.coarse) {
-				t.Errorf("seam ratio %.3f, shrunk %.3f with neighbours: want under %.2f, and shrunk under 0.95 × %.3f (alone)",
-					with.full, with.coarse, c.maxRatio, without.coarse)
-			}
-			if c.fullAgainstLone > 0 && !(with.full < c.fullAgainstLone*without.full) {
-				t.Errorf("seam ratio %.3f with neighbours: want under %.2f × %.3f (alone)", with.full, c.fullAgainstLone, without.full)
+			if !(with.full < c.maxRatio) || !(with.full < 0.9*without.full) || !(with.coarse < 0.95*without.coarse) {
+				t.Errorf("seam ratio %.3f, shrunk %.3f with neighbours: want under %.2f and 0.9 × %.3f (alone), shrunk under 0.95 × %.3f",
+					with.full, with.coarse, c.maxRatio, without.full, without.coarse)
 			}
 		})
 	}

@@ -19,6 +19,8 @@ type fakePlacer struct {
 	first  [][3]uint8 // RGB at (margin, margin)
 }
 
+func (e *fakePlacer) Blends() bool { return true }
+
 func (e *fakePlacer) StylizeAt(ctx context.Context, z, x, y, margin int, p []float32, w, h int) ([]float32, error) {
 	e.mu.Lock()
 	i := margin*w + margin
@@ -30,7 +32,8 @@ func (e *fakePlacer) StylizeAt(ctx context.Context, z, x, y, margin int, p []flo
 
 // TestPlacer: an engine with StylizeAt gets every metatile's place, row
 // by row, and the place is where the canvas's core starts on the map (the
-// synthetic map's colour at that global pixel).
+// synthetic map's colour at that global pixel); one that Blends gets half
+// the margin as its default blend.
 func TestPlacer(t *testing.T) {
 	src := synthetic(t, 3, 2, nil)
 	eng := &fakePlacer{fakeEngine: fakeEngine{conv: model.Conventions{SizeMultiple: 1}, radius: 4}}
@@ -40,6 +43,9 @@ func TestPlacer(t *testing.T) {
 	rep, err := Run(context.Background(), eng, o)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if rep.Blend != 8 {
+		t.Errorf("blend %d px: want half the margin (the engine blends)", rep.Blend)
 	}
 	if rep.TilesWritten != 6 || len(eng.places) != 6 || len(eng.sizes) != 6 {
 		t.Fatalf("%d tiles written, %d placed canvases, %d stylized: want 6 each", rep.TilesWritten, len(eng.places), len(eng.sizes))

@@ -60,6 +60,14 @@ type Placer interface {
 	StylizeAt(ctx context.Context, z, x, y, margin int, planes []float32, w, h int) ([]float32, error)
 }
 
+// Blender is an Engine whose metatiles disagree where they overlap even
+// with the margin (paint.TileEngine: each canvas is an optimisation of its
+// own): with Blends true the default blend is half the margin, as with
+// per-window statistics.
+type Blender interface {
+	Blends() bool
+}
+
 // stylizer runs the model on metatile canvases, with shared statistics
 // when the model has InstanceNormalization and they were asked for.
 type stylizer struct {

@@ -271,3 +271,34 @@ func TestTileEngineAnchor(t *testing.T) {
 		t.Errorf("B's margin is %.2f from A's core (alone %.2f): want under 2 and a fifth of alone", with, without)
 	}
 }
+
+// BenchmarkTileEngineMetatile paints one 256-px tile with a 64-px margin
+// (a 384×384 canvas), 10 iterations, placed after its left neighbour (the
+// anchored case); per op: one metatile.
+func BenchmarkTileEngineMetatile(b *testing.B) {
+	n := testNet(b)
+	const side, margin, core = 384, 64, 256
+	e, err := NewTileEngine(n, Options{Style: []Picture{sharedPicture(b, "la_muse.jpg")}, Iterations: 10, Size: 512, Threads: 2})
+	if err != nil {
+		b.Fatal(err)
+	}
+	canvas := Resize(sharedPicture(b, "stata.jpg"), side, side).Pix
+	for i := range canvas {
+		canvas[i] *= 255
+	}
+	ctx := context.Background()
+	if _, err := e.StylizeAt(ctx, 1, 0, 0, margin, canvas, side, side); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	cpu0 := cpuSeconds()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := e.StylizeAt(ctx, 1, core, 0, margin, canvas, side, side); err != nil {
+			b.Fatal(err)
+		}
+		e.painted = e.painted[:1] // only the left neighbour stays
+	}
+	b.StopTimer()
+	b.ReportMetric((cpuSeconds()-cpu0)/float64(b.N), "cpu-s/op")
+}

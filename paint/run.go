@@ -18,6 +18,7 @@ type painter struct {
 	ex      *Extractor
 	o       Options
 	content Picture
+	grams   map[string][]float32 // fixed Gram targets (nil: from the style pictures)
 	total   int
 	done    int
 }
@@ -29,6 +30,12 @@ type painter struct {
 // continues; with Passes N it runs the full-size optimisation N times,
 // each from the previous run's result with a fresh L-BFGS memory.
 func Paint(ctx context.Context, net *Net, content Picture, o Options) (Picture, error) {
+	return paintWith(ctx, net, content, o, nil)
+}
+
+// paintWith is Paint with the Gram targets given (nil: computed from the
+// style pictures at every level).
+func paintWith(ctx context.Context, net *Net, content Picture, o Options, grams map[string][]float32) (Picture, error) {
 	o.applyDefaults()
 	if err := o.validate(content); err != nil {
 		return Picture{}, err
@@ -43,7 +50,7 @@ func Paint(ctx context.Context, net *Net, content Picture, o Options) (Picture, 
 		return Picture{}, err
 	}
 	defer ex.Close()
-	p := &painter{net: net, ex: ex, o: o, content: content, total: o.Iterations * (o.Scales + o.Passes - 1)}
+	p := &painter{net: net, ex: ex, o: o, content: content, grams: grams, total: o.Iterations * (o.Scales + o.Passes - 1)}
 	var x Picture
 	for level := o.Scales - 1; level >= 0; level-- {
 		lw, lh := w>>level, h>>level
@@ -77,14 +84,29 @@ func (p *painter) start(w, h int) Picture {
 // targets computes the Gram targets (the style pictures shrunk to this
 // level's long side when larger, averaged) and the content features at w×h.
 func (p *painter) targets(w, h int) (Targets, error) {
-	t := Targets{Grams: map[string][]float32{}}
-	long := max(w, h)
+	t := Targets{Grams: p.grams}
+	if t.Grams == nil {
+		var err error
+		if t.Grams, err = p.styleGrams(max(w, h)); err != nil {
+			return t, err
+		}
+	}
+	f, err := p.ex.Features(Resize(p.content, w, h))
+	t.Content = f
+	return t, err
+}
+
+// styleGrams averages the style pictures' Gram matrices, each picture
+// shrunk to Size long side at full size and in proportion at a level of
+// long px.
+func (p *painter) styleGrams(long int) (map[string][]float32, error) {
+	grams := map[string][]float32{}
 	for i, s := range p.o.Style {
 		// Shrunk to Size at full size, and in proportion at coarser levels.
 		// (but not below MinSide: a small style keeps what the net needs).
 		fw, fh := FitDown(s.W, s.H, p.o.Size)
 		if min(fw, fh) < MinSide {
-			return t, fmt.Errorf("paint: style picture %d (%d×%d) is %d×%d at %d px: %w (short side under %d px)",
+			return nil, fmt.Errorf("paint: style picture %d (%d×%d) is %d×%d at %d px: %w (short side under %d px)",
 				i+1, s.W, s.H, fw, fh, p.o.Size, ErrBadPicture, MinSide)
 		}
 		sw, sh := FitDown(fw, fh, max(fw, fh)*long/p.o.Size)
@@ -93,27 +115,25 @@ func (p *painter) targets(w, h int) (Targets, error) {
 		}
 		f, err := p.ex.Features(Resize(s, sw, sh))
 		if err != nil {
-			return t, err
+			return nil, err
 		}
 		for _, l := range StyleLayers {
 			g := Gram(f[l])
-			if acc := t.Grams[l]; acc != nil {
+			if acc := grams[l]; acc != nil {
 				for k := range acc {
 					acc[k] += g[k]
 				}
 			} else {
-				t.Grams[l] = g
+				grams[l] = g
 			}
 		}
 	}
-	for _, g := range t.Grams {
+	for _, g := range grams {
 		for k := range g {
 			g[k] /= float32(len(p.o.Style))
 		}
 	}
-	f, err := p.ex.Features(Resize(p.content, w, h))
-	t.Content = f
-	return t, err
+	return grams, nil
 }
 
 // level runs the optimisation at one level (all passes at full size).

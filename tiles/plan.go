@@ -138,7 +138,7 @@ func (r *runner) blendWidth(margin int) int {
 	case b < 0:
 		return 0
 	case b == 0:
-		if r.sty.shared() || !r.eng.HasInstanceNorm() {
+		if bl, ok := r.eng.(Blender); (!ok || !bl.Blends()) && (r.sty.shared() || !r.eng.HasInstanceNorm()) {
 			// Shared statistics (or none to share) and a margin covering
 			// the receptive field: the metatiles agree, nothing to hide.
 			return 0

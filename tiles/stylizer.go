@@ -47,6 +47,27 @@ type Engine interface {
 	SharedStats() (model.Normalizer, error)
 }
 
+// Placer is an Engine that wants to know where each canvas lies on the map
+// (paint.TileEngine: it starts a canvas from the pixels earlier metatiles
+// painted in its margin). The runner calls StylizeAt instead of
+// StylizePlanes when statistics are not shared; z is the zoom and (x, y)
+// the canvas's top-left in global pixels of that zoom (the core's top-left
+// tile times the tile size, minus margin; negative at the world's edge),
+// with margin px of context around the core. Metatiles come in plan order
+// (row-major per zoom, zooms ascending); with more than one worker a
+// neighbour may still be running when its metatile starts.
+type Placer interface {
+	StylizeAt(ctx context.Context, z, x, y, margin int, planes []float32, w, h int) ([]float32, error)
+}
+
+// Blender is an Engine whose metatiles disagree where they overlap even
+// with the margin (paint.TileEngine: each canvas is an optimisation of its
+// own): with Blends true the default blend is half the margin, as with
+// per-window statistics.
+type Blender interface {
+	Blends() bool
+}
+
 // stylizer runs the model on metatile canvases, with shared statistics
 // when the model has InstanceNormalization and they were asked for.
 type stylizer struct {
@@ -116,6 +137,16 @@ func (s *stylizer) Stylize(ctx context.Context, p []float32, w, h int, st Stats)
 		return s.eng.StylizePlanes(ctx, p, w, h)
 	}
 	return s.norm.Stylize(ctx, p, w, h, st)
+}
+
+// stylizeMeta stylizes a metatile's canvas: through Placer when the engine
+// has it and no statistics are shared.
+func (s *stylizer) stylizeMeta(ctx context.Context, j *metaJob, t int) ([]float32, error) {
+	if pl, ok := s.eng.(Placer); ok && (j.stats == nil || !s.shared()) {
+		x, y := int(j.x0)*t-j.margin, int(j.y0)*t-j.margin
+		return pl.StylizeAt(ctx, int(j.z), x, y, j.margin, j.planes, j.w, j.h)
+	}
+	return s.Stylize(ctx, j.planes, j.w, j.h, j.stats)
 }
 
 // statsKey names a zoom's statistics in the sink's run state; what

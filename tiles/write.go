@@ -31,7 +31,7 @@ func (r *runner) stylizeZones(ctx context.Context, zones []*zonePlan) error {
 		if j.planes == nil {
 			return j, nil // nothing readable: passes on to the blender
 		}
-		out, err := r.sty.Stylize(ctx, j.planes, j.w, j.h, j.stats)
+		out, err := r.sty.stylizeMeta(ctx, j, r.t)
 		pipeline.PutFloats(j.planes) // for the model's own buffers
 		if err != nil {
 			return nil, fmt.Errorf("metatile z%d at %d/%d: %w", j.z, j.x0, j.y0, err)

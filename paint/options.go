@@ -15,7 +15,7 @@ import (
 func (o *Options) Table() *option.Table {
 	return option.New(
 		option.IntVar(&o.Iterations, "iterations", "L-BFGS iterations per scale and pass").
-			Default(300).Range(1, 1e6, ""), // the reference run's count
+			Default(300).Range(1, 100000, ""), // the reference run's count
 		// 5, not the reference run's 10: see applyDefaults.
 		option.FloatVar(&o.StyleWeight, "style_weight", "weight of each style layer's Gram loss").
 			Default(5.0).Check(positive),

@@ -36,7 +36,7 @@ func (o *VideoOptions) Table() *option.Table {
 	}
 	return option.New(append(ds,
 		option.IntVar(&o.FrameIterations, "frame_iterations", "iterations of each frame after a shot's first (which runs --iterations), from the warped previous painted frame (paint method)").
-			DefaultText("a third of --iterations").Range(1, 1e6, ""),
+			DefaultText("a third of --iterations").Range(1, 100000, ""),
 		option.FloatVar(&o.TemporalWeight, "paint_temporal_weight", "weight of the temporal loss to the warped previous painted frame (paint method)").
 			Default(DefaultTemporalWeight).Check(nonNegative),
 	)...)

@@ -20,7 +20,8 @@ type VideoOptions struct {
 	// 0 = a third of Iterations, at least 1.
 	FrameIterations int
 	// TemporalWeight weighs the temporal loss (MaskedMSE to the warped
-	// previous painted frame where the flow is reliable); 0 = 200.
+	// previous painted frame where the flow is reliable); 0 =
+	// DefaultTemporalWeight.
 	TemporalWeight float64
 }
 
@@ -42,8 +43,13 @@ func (o *VideoOptions) Table() *option.Table {
 	)...)
 }
 
-// DefaultTemporalWeight is VideoOptions.TemporalWeight's default.
-const DefaultTemporalWeight = 200.0
+// DefaultTemporalWeight is VideoOptions.TemporalWeight's default. The loss
+// is 0 where a frame starts (from the warped previous one) and holds back
+// the drift of its iterations: on a 6-frame 128×96 pan of stata.jpg with
+// la_muse, 30 + 10 iterations, E_warp is 0.00015 with weights up to 1e4
+// (the warm start alone), 0.00010 at 1e6, 0.00009 at 3e6, with the style
+// distance unchanged (6.23–6.26); 1e7 raises it to 6.55, 1e8 to 6.94.
+const DefaultTemporalWeight = 1e6
 
 func (o *VideoOptions) applyDefaults() {
 	o.Table().ApplyDefaults()

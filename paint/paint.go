@@ -40,11 +40,13 @@ type Options struct {
 	Size          int       // long side of the output; 0 = 512 (the content is resized to it, style pictures only shrunk to it)
 	Init          Init      // "" = InitContent
 	Start         *Picture  // the starting picture for InitPicture
+	StartFile     string    // where Start comes from (the init option; the caller reads it)
 	Scales        int       // coarse-to-fine levels, each half the size of the next; 0 = 1
 	Passes        int       // runs chained at full size, each from the last one's result; 0 = 1
 	Pool          Pool      // "" = MaxPool
 	Threads       int       // onnxruntime intra-op threads; 0 = one per core
-	Seed          uint64    // noise seed
+	Seed          uint64    // noise seed; 0 = 1
+	Net           string    // the perceptual net's file or model folder, for NetPath; "" = search the model folders
 	// Terms are extra losses on the picture at full size (a temporal loss,
 	// say); Feeds holds the data of their inputs by name.
 	Terms []Term
@@ -63,18 +65,16 @@ type Step struct {
 }
 
 func (o *Options) applyDefaults() {
-	orDefault(&o.Iterations, 300) // the reference run's count
+	// The declared defaults: iterations 300 (the reference run's count),
+	// content weight 1, size 512 (the project's measurement size; 300
+	// iterations take about a minute there), init content, one scale, max
+	// pooling (cd16x was trained with it), seed 1. The style weight is
 	// 5, not the reference run's 10: with this normalisation, on stata.jpg at
 	// 512 px, 300 iterations, 5 gives the same style distance (la_muse 0.69
 	// against 0.70, udnie 0.52 against 0.51) and a closer content (relu4_2
 	// distance 3.46 against 4.14, 1.79 against 2.12).
-	orDefault(&o.StyleWeight, 5)
-	orDefault(&o.ContentWeight, 1)
-	orDefault(&o.Size, 512) // the project's measurement size; 300 iterations take about a minute there
-	orDefault(&o.Init, InitContent)
-	orDefault(&o.Scales, 1)
+	o.Table().ApplyDefaults()
 	orDefault(&o.Passes, 1)
-	orDefault(&o.Pool, MaxPool) // the pooling cd16x was trained with
 }
 
 // orDefault sets *v to d when it is the zero value.

@@ -65,6 +65,41 @@ func TestVideo(t *testing.T) {
 	}
 }
 
+// TestVideoPaint paints a 6-frame 64×48 clip (--method paint): one output
+// frame per input frame, reported.
+func TestVideoPaint(t *testing.T) {
+	testenv.ORT(t)
+	testenv.FFmpeg(t)
+	net := paintNet(t)
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in.mp4")
+	if b, err := exec.Command("ffmpeg", "-nostdin", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc2=size=64x48:rate=6:duration=1",
+		"-c:v", "libx264", "-pix_fmt", "yuv420p", in).CombinedOutput(); err != nil {
+		t.Fatalf("ffmpeg: %v %s", err, b)
+	}
+	style := filepath.Join(dir, "style.png")
+	writePNG(t, style, 64, 64)
+	out, rep := filepath.Join(dir, "out.mp4"), filepath.Join(dir, "report.json")
+	_, se, code := stylizeCmd(t, "video", "--method", "paint", "--style", style, "--net", net, "--threads", "2",
+		"--iterations", "3", "--frame-iterations", "1", "--quiet", "--report", rep, "-o", out, in)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, se)
+	}
+	var r struct {
+		Frames int `json:"frames"`
+	}
+	b, err := os.ReadFile(rep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &r); err != nil || r.Frames != 6 {
+		t.Errorf("report %s: want 6 frames (%v)", b, err)
+	}
+	if st, err := os.Stat(out); err != nil || st.Size() == 0 {
+		t.Errorf("no output: %v", err)
+	}
+}
+
 func TestVideoUsage(t *testing.T) {
 	dir := t.TempDir()
 	in := filepath.Join(dir, "in.mp4")
@@ -83,6 +118,9 @@ func TestVideoUsage(t *testing.T) {
 		{"bad start", []string{"--start", "soon", "-o", out, in}, "--start"},
 		{"zero duration", []string{"--duration", "0", "-o", out, in}, "more than 0"},
 		{"codec", []string{"--codec", "av1", "-o", out, in}, "h264 or h265"},
+		{"method unknown", []string{"--method", "magic", "-o", out, in}, `--method "magic": want model or paint`},
+		{"paint without style", []string{"--method", "paint", "-o", out, in}, "--style a style picture is required with method paint"},
+		{"frame iterations", []string{"--method", "paint", "--style", in, "--frame-iterations", "0", "-o", out, in}, "--frame-iterations 0: want 1.."},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

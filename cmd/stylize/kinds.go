@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/stylize/stylize/configs"
+	"github.com/stylize/stylize/paint"
 	"github.com/stylize/stylize/pipeline/imageio"
 	"github.com/stylize/stylize/pipeline/model"
 	"github.com/stylize/stylize/pipeline/option"
@@ -35,10 +36,27 @@ type videoOpts struct {
 	model    model.Options
 	video    video.Options
 	temporal temporal.Options
+	method   string             // model (default) or paint
+	paint    paint.VideoOptions // the paint method's options (its style, threads and passes are the model's keys)
 }
 
+// The video methods.
+const (
+	methodModel = "model"
+	methodPaint = "paint"
+)
+
 func (k *videoOpts) table() *option.Table {
-	return option.Join(k.model.Table(), k.video.Table(), k.temporal.Table())
+	m := option.New(option.StringVar(&k.method, "method", "how frames are stylized: model (the style model, see --temporal) or "+
+		"paint (Gatys optimisation of each frame from the warped previous one, with a temporal loss; slow)").
+		Default(methodModel).OneOf(methodModel, methodPaint))
+	m.Also(func(*option.Table) error {
+		if k.method == methodPaint && len(k.model.Style) == 0 {
+			return &option.Error{Key: "style", Err: errors.New("a style picture is required with method paint")}
+		}
+		return nil
+	})
+	return option.Join(k.model.Table(), k.video.Table(), k.temporal.Table(), m, k.paint.Table())
 }
 
 // tilesOpts are the options of stylize tiles and tiles jobs.
@@ -106,6 +124,9 @@ func (k *videoOpts) perFrame(t *option.Table) bool {
 
 // run stylizes one video; t is the table the options were set through.
 func (k *videoOpts) run(ctx context.Context, open engineFunc, t *option.Table, in, out string) (*video.Report, error) {
+	if k.method == methodPaint {
+		return k.runPaint(ctx, in, out)
+	}
 	eng, release, err := open(ctx, k.model)
 	if err != nil {
 		return nil, err
@@ -149,4 +170,23 @@ func (k *tilesOpts) run(ctx context.Context, open engineFunc) (*tiles.Report, er
 	}
 	defer release()
 	return tiles.Run(ctx, eng, k.tiles)
+}
+
+// runPaint stylizes one video with the paint method (no style model).
+func (k *videoOpts) runPaint(ctx context.Context, in, out string) (*video.Report, error) {
+	po := k.paint
+	po.Threads, po.Passes = k.model.Threads, k.model.Passes
+	var err error
+	if po.Style, err = readPictures(k.model.Style); err != nil {
+		return nil, err
+	}
+	n, err := loadPaintNet(&po.Options)
+	if err != nil {
+		return nil, err
+	}
+	vo := k.video
+	if vo.Processor, err = paint.NewVideoProcessor(n, po); err != nil {
+		return nil, err
+	}
+	return video.Stylize(ctx, in, out, vo)
 }

@@ -241,3 +241,26 @@ func keysOf(m map[string][]byte) []string {
 	sort.Strings(ks)
 	return ks
 }
+
+// TestVideoKeysDistinct: the tables joined into the video kind (model,
+// video, temporal, method, paint) declare no key twice, so no declaration
+// silently replaces another.
+func TestVideoKeysDistinct(t *testing.T) {
+	var k videoOpts
+	seen := map[string]string{}
+	parts := map[string][]string{"model": k.model.Table().Keys(), "video": k.video.Table().Keys(),
+		"temporal": k.temporal.Table().Keys(), "paint": k.paint.Table().Keys(), "model conventions": (&model.Overrides{}).Table().Keys()}
+	n := 0
+	for name, keys := range parts {
+		for _, key := range keys {
+			if other, dup := seen[key]; dup {
+				t.Errorf("key %s declared by %s and %s", key, other, name)
+			}
+			seen[key] = name
+		}
+		n += len(keys)
+	}
+	if got := len(k.table().Keys()); got != n+1-len(parts["model conventions"]) { // + method
+		t.Errorf("video kind has %d keys, want %d", got, n+1-len(parts["model conventions"]))
+	}
+}

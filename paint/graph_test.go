@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/stylize/stylize/pipeline/importer"
 	"github.com/stylize/stylize/pipeline/ort"
 	"github.com/stylize/stylize/pipeline/testenv"
 )
@@ -207,5 +208,40 @@ func TestBuildPrunes(t *testing.T) {
 	}
 	if _, err := n.Build(Spec{W: 64, H: 20, Style: StyleLayers}); err == nil {
 		t.Error("64×20 accepted for relu5_1")
+	}
+}
+
+// TestImportedNet: the graph `stylize models import cd-vgg` builds (its
+// layers named by Identity nodes) gives the same loss and gradient as the
+// shared file: what users have is what the tests use.
+func TestImportedNet(t *testing.T) {
+	shared := testNet(t)
+	m, err := importer.LoadCDVGG(testenv.SharedFile(t, "upstream/Collaborative-Distillation"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	imported, err := newNet(m)
+	if err != nil {
+		t.Fatalf("imported net: %v", err)
+	}
+	spec := Spec{W: 32, H: 32, Style: styleLayers, Content: contentLayers}
+	var loss [2]float64
+	var grad [2][]float32
+	for i, n := range []*Net{shared, imported} {
+		e := fdEvaluator(t, n, spec, rand.New(rand.NewPCG(5, 6)))
+		x := randomPicture(rand.New(rand.NewPCG(7, 8)), spec.W, spec.H).Pix
+		grad[i] = make([]float32, len(x))
+		if loss[i], err = e.Eval(x, grad[i]); err != nil {
+			t.Fatal(err)
+		}
+		e.Close()
+	}
+	if math.Abs(loss[0]-loss[1]) > 1e-6*math.Abs(loss[0]) {
+		t.Errorf("loss %g (shared) against %g (imported)", loss[0], loss[1])
+	}
+	for i := range grad[0] {
+		if d := math.Abs(float64(grad[0][i] - grad[1][i])); d > 1e-5*(1+math.Abs(float64(grad[0][i]))) {
+			t.Fatalf("gradient %d: %g (shared) against %g (imported)", i, grad[0][i], grad[1][i])
+		}
 	}
 }

@@ -68,6 +68,14 @@ func newNet(m *onnx.Model) (*Net, error) {
 	n.input = ins[0].Name
 	prev := n.input
 	for _, nd := range g.GetNode() {
+		if nd.GetOpType() == "Identity" && len(n.ops) > 0 && len(nd.GetInput()) == 1 && nd.GetInput()[0] == prev &&
+			len(nd.GetOutput()) == 1 {
+			// A name for the last op's output (the imported graphs name
+			// their layers so): the chain goes on under that name.
+			n.ops[len(n.ops)-1].out = nd.GetOutput()[0]
+			prev = nd.GetOutput()[0]
+			continue
+		}
 		op, err := n.readOp(nd)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %s: node %s (%s): %v", ErrUnsupportedNet, m.Name, nd.GetName(), nd.GetOpType(), err)

@@ -29,13 +29,7 @@ type VideoOptions struct {
 // without size and init (the frame's size; the warped previous frame) and
 // the temporal keys.
 func (o *VideoOptions) Table() *option.Table {
-	var ds []*option.Decl
-	for _, d := range o.Options.Table().Decls() {
-		if d.Key != "size" && d.Key != "init" {
-			ds = append(ds, d)
-		}
-	}
-	return option.New(append(ds,
+	return option.New(append(o.Options.Table().Without("size", "init"),
 		option.IntVar(&o.FrameIterations, "frame_iterations", "iterations of each frame after a shot's first (which runs --iterations), from the warped previous painted frame (paint method)").
 			DefaultText("a third of --iterations").Range(1, 100000, ""),
 		option.FloatVar(&o.TemporalWeight, "paint_temporal_weight", "weight of the temporal loss to the warped previous painted frame (paint method)").

@@ -127,3 +127,38 @@ func files(t *testing.T, p string) map[string][]byte {
 	})
 	return out
 }
+
+// TestTilesPaint paints a real z10 block (2×2 tiles, one metatile) with
+// --method paint: every tile is written and the report names the method;
+// bad paint flags are usage errors.
+func TestTilesPaint(t *testing.T) {
+	testenv.ORT(t)
+	net := paintNet(t)
+	src := testenv.SharedFile(t, "tiles/berlin.mbtiles")
+	style := testenv.SharedFile(t, "media/images/la_muse.jpg")
+	dir := t.TempDir()
+	out, rep := filepath.Join(dir, "out"), filepath.Join(dir, "rep.json")
+	_, se, code := stylizeCmd(t, "tiles", "--method", "paint", "--style", style, "--net", net, "--iterations", "3",
+		"--threads", "2", "--source", src, "--zoom", "10", "--quiet", "--report", rep, "-o", out)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, se)
+	}
+	tiles, _ := filepath.Glob(filepath.Join(out, "10", "*", "*.png"))
+	b, _ := os.ReadFile(rep)
+	if len(tiles) != 4 || !bytes.Contains(b, []byte(`"model": "paint la_muse"`)) {
+		t.Errorf("%d tiles written (want 4); report %s", len(tiles), b)
+	}
+	for _, c := range []struct {
+		args []string
+		msg  string
+	}{
+		{[]string{"--method", "paint"}, "--style a style picture is required with method paint"},
+		{[]string{"--method", "paint", "--style", style, "--workers", "2"}, "--workers 2: the paint method paints one metatile at a time"},
+		{[]string{"--method", "paint", "--style", style, "--iterations", "0"}, "--iterations 0: want 1.."},
+	} {
+		args := append([]string{"tiles", "--net", net, "--source", src, "--zoom", "10", "-o", filepath.Join(dir, "bad")}, c.args...)
+		if _, se, code := stylizeCmd(t, args...); code != 2 || !strings.Contains(se, c.msg) {
+			t.Errorf("%v: exit %d, stderr %q; want 2 and %q", c.args, code, se, c.msg)
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strings"
 
 	"github.com/stylize/stylize/configs"
@@ -46,28 +47,41 @@ const (
 	methodPaint = "paint"
 )
 
-func (k *videoOpts) table() *option.Table {
-	m := option.New(option.StringVar(&k.method, "method", "how frames are stylized: model (the style model, see --temporal) or "+
-		"paint (Gatys optimisation of each frame from the warped previous one, with a temporal loss; slow)").
+// methodTable declares --method (batch key method): model, or paint with
+// the style pictures of --style; help says what paint does for the kind.
+func methodTable(method *string, style *[]string, help string) *option.Table {
+	m := option.New(option.StringVar(method, "method", "how it is stylized: model (the style model) or paint ("+help+"; slow)").
 		Default(methodModel).OneOf(methodModel, methodPaint))
-	m.Also(func(*option.Table) error {
-		if k.method == methodPaint && len(k.model.Style) == 0 {
+	return m.Also(func(*option.Table) error {
+		if *method == methodPaint && len(*style) == 0 {
 			return &option.Error{Key: "style", Err: errors.New("a style picture is required with method paint")}
 		}
 		return nil
 	})
+}
+
+func (k *videoOpts) table() *option.Table {
+	m := methodTable(&k.method, &k.model.Style, "Gatys optimisation of each frame from the warped previous one, with a temporal loss")
 	return option.Join(k.model.Table(), k.video.Table(), k.temporal.Table(), m, k.paint.Table())
 }
 
 // tilesOpts are the options of stylize tiles and tiles jobs.
 type tilesOpts struct {
-	model model.Options
-	tiles tiles.Options
+	model  model.Options
+	tiles  tiles.Options
+	method string        // model (default) or paint
+	paint  paint.Options // the paint method's (its style, threads and passes are the model's keys)
 }
 
 func newTilesOpts() *tilesOpts { return &tilesOpts{tiles: tiles.NewOptions()} }
 
-func (k *tilesOpts) table() *option.Table { return option.Join(k.model.Table(), k.tiles.Table()) }
+func (k *tilesOpts) table() *option.Table {
+	m := methodTable(&k.method, &k.model.Style, "Gatys optimisation of each metatile, one style target for every zoom, "+
+		"started from and held to the painted neighbours in its margin")
+	// Canvases are painted at their own size, in one level, from their content.
+	p := option.New(k.paint.Table().Without("size", "init", "scales", "seed")...)
+	return option.Join(k.model.Table(), k.tiles.Table(), m, p)
+}
 
 // schemas are the batch schemas of the kinds (configs.LoadOptions).
 func schemas() map[configs.Kind]configs.Schema {
@@ -158,12 +172,19 @@ func (k *tilesOpts) prepare(source, output string) error {
 		return &option.Error{Key: "max_side", Value: fmt.Sprint(k.model.MaxSide),
 			Err: errors.New("not supported for tiles (tiles keep their resolution; pick the zoom instead)")}
 	}
+	if k.method == methodPaint && k.tiles.Workers > 1 {
+		return &option.Error{Key: "workers", Value: fmt.Sprint(k.tiles.Workers),
+			Err: errors.New("the paint method paints one metatile at a time, after its neighbours")}
+	}
 	k.model.Conventions.Margin = new(int) // the metatile margin is the context; the model pads only to its size multiple
 	return k.tiles.Validate()
 }
 
 // run stylizes a tile set (prepare first).
 func (k *tilesOpts) run(ctx context.Context, open engineFunc) (*tiles.Report, error) {
+	if k.method == methodPaint {
+		return k.runPaint(ctx)
+	}
 	eng, release, err := open(ctx, k.model)
 	if err != nil {
 		return nil, err
@@ -189,4 +210,25 @@ func (k *videoOpts) runPaint(ctx context.Context, in, out string) (*video.Report
 		return nil, err
 	}
 	return video.Stylize(ctx, in, out, vo)
+}
+
+// runPaint stylizes a tile set with the paint method: metatiles one at a
+// time in row order, so each starts from its painted neighbours.
+func (k *tilesOpts) runPaint(ctx context.Context) (*tiles.Report, error) {
+	po := k.paint
+	po.Threads, po.Passes = k.model.Threads, k.model.Passes
+	var err error
+	if po.Style, err = readPictures(k.model.Style); err != nil {
+		return nil, err
+	}
+	n, err := loadPaintNet(&po)
+	if err != nil {
+		return nil, err
+	}
+	eng, err := paint.NewTileEngine(n, po)
+	if err != nil {
+		return nil, err
+	}
+	eng.Label = "paint " + strings.TrimSuffix(filepath.Base(k.model.Style[0]), filepath.Ext(k.model.Style[0]))
+	return tiles.Run(ctx, eng, k.tiles)
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -56,6 +57,18 @@ func Join(ts ...*Table) *Table {
 
 // Decls lists the declarations in order.
 func (t *Table) Decls() []*Decl { return t.decls }
+
+// Without lists the declarations but those of keys, for a job kind that
+// embeds another's options and sets those keys itself.
+func (t *Table) Without(keys ...string) []*Decl {
+	var ds []*Decl
+	for _, d := range t.decls {
+		if !slices.Contains(keys, d.Key) {
+			ds = append(ds, d)
+		}
+	}
+	return ds
+}
 
 // Lookup returns the declaration of key, or nil.
 func (t *Table) Lookup(key string) *Decl { return t.index[key] }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -144,5 +145,34 @@ func TestValidateExamples(t *testing.T) {
 				t.Errorf("exit %d\n%s%s", code, so, se)
 			}
 		})
+	}
+}
+
+// TestRunStyleJob: a batch image job with style: and no model runs the
+// MicroAST pair from the model folders ($STYLIZE_MODELS) and says so in
+// the report; without the pair, validate names the style key and the
+// import command.
+func TestRunStyleJob(t *testing.T) {
+	testenv.ORT(t)
+	models := testenv.SharedFile(t, "models")
+	testenv.SharedFile(t, "models/arbitrary/microast_transfer.onnx")
+	style := testenv.SharedFile(t, "media/images/udnie.jpg")
+	dir := t.TempDir()
+	writePNG(t, filepath.Join(dir, "in.png"), 96, 64)
+	f := filepath.Join(dir, "b.yaml")
+	os.WriteFile(f, []byte("jobs:\n  - {name: s, kind: image, input: in.png, output: out.png, style: "+style+", style_size: 128}\n"), 0o644)
+	t.Setenv("STYLIZE_MODELS", models)
+	if _, se, code := stylizeCmd(t, "run", "--quiet", f); code != 0 {
+		t.Fatalf("run: exit %d: %s", code, se)
+	}
+	b, _ := os.ReadFile(filepath.Join(dir, "b.report.json"))
+	if _, err := os.Stat(filepath.Join(dir, "out.png")); err != nil || !bytes.Contains(b, []byte("microast_transfer")) {
+		t.Errorf("output: %v; report %s", err, b)
+	}
+	t.Setenv("STYLIZE_MODELS", t.TempDir())
+	t.Setenv("XDG_CACHE_HOME", t.TempDir())
+	_, se, code := stylizeCmd(t, "validate", f)
+	if code != 2 || !strings.Contains(se, "jobs[0].style") || !strings.Contains(se, "stylize models import microast") {
+		t.Errorf("validate without the pair: exit %d, stderr %q", code, se)
 	}
 }

@@ -53,7 +53,10 @@ func runPaint(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	t.ApplyDefaults()
 	o := k.paint
-	o.Threads, o.Passes = k.model.Threads, k.model.Passes
+	n, err := preparePaint(&o, k.model)
+	if err != nil {
+		return err
+	}
 	if o.Init == paint.InitPicture {
 		start, err := paint.ReadPicture(o.StartFile)
 		if err != nil {
@@ -61,16 +64,9 @@ func runPaint(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		o.Start = &start
 	}
-	if o.Style, err = readPictures(k.model.Style); err != nil {
-		return err
-	}
 	content, err := paint.ReadPicture(pos[0])
 	if err != nil {
 		return fmt.Errorf("paint: content: %w", err)
-	}
-	n, err := loadPaintNet(&o)
-	if err != nil {
-		return err
 	}
 	prog := pipeline.NewProgress(pipeline.ProgressOptions{Label: "paint " + filepath.Base(pos[0]), Unit: "iterations",
 		Total: int64(o.Iterations * (o.Scales + o.Passes - 1)), Quiet: *quiet, W: stderr})
@@ -86,30 +82,28 @@ func runPaint(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	return imageio.Write(*out, res.Frame(), nil, pic.Quality)
 }
 
-// readPictures reads the style pictures.
-func readPictures(paths []string) ([]paint.Picture, error) {
-	var ps []paint.Picture
-	for _, s := range paths {
+// preparePaint fills what paint's options take from the model's keys
+// (threads, passes, the --style pictures, read here) and loads the
+// perceptual net (--net, else found in the model folders): what the paint
+// command and the paint method of video and tiles share.
+func preparePaint(o *paint.Options, m model.Options) (*paint.Net, error) {
+	o.Threads, o.Passes = m.Threads, m.Passes
+	o.Style = nil
+	for _, s := range m.Style {
 		p, err := paint.ReadPicture(s)
 		if err != nil {
 			return nil, fmt.Errorf("paint: style: %w", err)
 		}
-		ps = append(ps, p)
+		o.Style = append(o.Style, p)
 	}
-	return ps, nil
-}
-
-// loadPaintNet loads the perceptual net of o (--net, else found).
-func loadPaintNet(o *paint.Options) (*paint.Net, error) {
 	p, err := o.NetPath()
-	if err != nil {
-		return nil, fmt.Errorf("paint: perceptual net (--net): %w", err)
+	if err == nil {
+		var n *paint.Net
+		if n, err = paint.LoadNet(p); err == nil {
+			return n, nil
+		}
 	}
-	n, err := paint.LoadNet(p)
-	if err != nil {
-		return nil, fmt.Errorf("paint: perceptual net (--net): %w", err)
-	}
-	return n, nil
+	return nil, fmt.Errorf("paint: perceptual net (--net): %w", err)
 }
 
 // checkPaintArgs checks what the option table does not: the content

@@ -196,12 +196,7 @@ func (k *tilesOpts) run(ctx context.Context, open engineFunc) (*tiles.Report, er
 // runPaint stylizes one video with the paint method (no style model).
 func (k *videoOpts) runPaint(ctx context.Context, in, out string) (*video.Report, error) {
 	po := k.paint
-	po.Threads, po.Passes = k.model.Threads, k.model.Passes
-	var err error
-	if po.Style, err = readPictures(k.model.Style); err != nil {
-		return nil, err
-	}
-	n, err := loadPaintNet(&po.Options)
+	n, err := preparePaint(&po.Options, k.model)
 	if err != nil {
 		return nil, err
 	}
@@ -216,12 +211,7 @@ func (k *videoOpts) runPaint(ctx context.Context, in, out string) (*video.Report
 // time in row order, so each starts from its painted neighbours.
 func (k *tilesOpts) runPaint(ctx context.Context) (*tiles.Report, error) {
 	po := k.paint
-	po.Threads, po.Passes = k.model.Threads, k.model.Passes
-	var err error
-	if po.Style, err = readPictures(k.model.Style); err != nil {
-		return nil, err
-	}
-	n, err := loadPaintNet(&po)
+	n, err := preparePaint(&po, k.model)
 	if err != nil {
 		return nil, err
 	}
